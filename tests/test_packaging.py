@@ -1,0 +1,75 @@
+"""The two dependency lists (pyproject.toml, environment.yml) and the entry points agree."""
+
+import re
+import subprocess
+import sys
+import tomllib
+
+import yaml
+
+# conda-forge spells a few packages differently from PyPI
+CONDA_NAMES = {"torch": "pytorch"}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ \[]", req, maxsplit=1)[0].strip().lower()
+
+
+def _bounds(req: str) -> str:
+    return req[len(_name(req)):].strip()
+
+
+def test_environment_yml_matches_pyproject(repo):
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+    pip_reqs = project["dependencies"] + project["optional-dependencies"]["test"]
+    env = yaml.safe_load((repo / "environment.yml").read_text())
+    conda = {_name(d): _bounds(d) for d in env["dependencies"] if isinstance(d, str)}
+    for req in pip_reqs:
+        name = CONDA_NAMES.get(_name(req), _name(req))
+        assert name in conda, f"{name} is in pyproject.toml but not in environment.yml"
+        assert conda[name] == _bounds(req), f"{name}: {conda[name]!r} vs {_bounds(req)!r}"
+    extra = set(conda) - {CONDA_NAMES.get(_name(r), _name(r)) for r in pip_reqs} - {"python", "pip"}
+    assert not extra, f"environment.yml has packages pyproject.toml lacks: {extra}"
+    pip_section = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
+    assert "-e ." in pip_section  # the course package itself
+
+
+def test_dependencies_have_lower_bounds_not_pins(repo):
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+    for req in project["dependencies"] + project["optional-dependencies"]["test"]:
+        assert ">=" in req and "==" not in req, req
+
+
+def test_torch_range_admits_the_tested_versions(repo):
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+    reqs = {Requirement(r).name: Requirement(r) for r in project["dependencies"]}
+    assert "2.14.1" in reqs["torch"].specifier and "0.29.1" in reqs["torchvision"].specifier
+
+
+def test_module_entry_point_answers_help():
+    out = subprocess.run([sys.executable, "-m", "vae_course", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for command in ("lab", "data", "build", "grade", "doctor"):
+        assert command in out
+
+
+def test_lab_dry_run_opens_the_first_notebook(repo):
+    out = subprocess.run([sys.executable, "-m", "vae_course", "lab", "--dry-run"], cwd=repo,
+                         capture_output=True, text=True, check=True).stdout
+    assert "jupyter lab" in out and "notebooks/01_autoencoder.ipynb" in out
+
+
+def test_data_command_verifies_the_data():
+    out = subprocess.run([sys.executable, "-m", "vae_course", "data", "--no-download"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "ok: mnist" in out.stdout and "ok: fashion-mnist" in out.stdout
+
+
+def test_data_command_reports_missing_data(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "vae_course", "data", "--no-download",
+                          "--root", str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert str(tmp_path) in out.stderr and "Traceback" not in out.stderr

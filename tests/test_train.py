@@ -1,0 +1,116 @@
+"""Seeding, the training loop, evaluation and the model cache."""
+
+import warnings
+
+import pytest
+import torch
+
+from vae_course import data, train
+from vae_course.models import VAE, ModelConfig
+
+SMALL = ModelConfig(hidden=(64,), latent_dim=2)
+QUICK = train.TrainConfig(epochs=2, batch_size=256, lr=2e-3, train_size=4096)
+
+
+def test_get_device():
+    assert train.get_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert train.get_device().type == expected
+
+
+def test_short_real_training_run_lowers_the_loss():
+    x, _ = data.load("train")
+    x_test, _ = data.load("test")
+    train.set_seed(0)
+    model = VAE(SMALL)
+    before = train.evaluate(model, x_test[:2000])["loss"]
+    history = train.fit(model, x[:8192], epochs=3, batch_size=128, lr=2e-3,
+                        x_test=x_test[:2000], progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["test_loss"][-1] < before - 100  # from ~543 nats to well under 300
+    assert set(history) >= {"loss", "recon", "kl", "seconds", "test_loss", "test_recon", "test_kl"}
+    assert len(history["test_loss"]) == 3
+    h = history
+    assert abs(h["test_loss"][-1] - (h["test_recon"][-1] + h["test_kl"][-1])) < 1e-3
+
+
+def test_same_seed_same_result():
+    x, _ = data.load("train")
+    results = []
+    for _ in range(2):
+        train.set_seed(1)
+        model = VAE(SMALL)
+        results.append(train.fit(model, x[:1024], epochs=1, batch_size=128, seed=3,
+                                 progress=False)["loss"][0])
+    assert results[0] == results[1]
+
+
+def test_evaluate_is_reproducible_and_leaves_rng_alone():
+    x, _ = data.load("test")
+    model = VAE(SMALL)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = train.evaluate(model, x[:500], seed=0)
+    b = train.evaluate(model, x[:500], seed=0)
+    assert a == b
+    assert torch.equal(torch.get_rng_state(), state)
+    assert model.training  # the mode is restored
+
+
+def test_cache_miss_then_hit(tmp_path):
+    m1, h1 = train.load_or_train("ae", SMALL, QUICK, cache=tmp_path, progress=False)
+    files = list(tmp_path.glob("ae-z2-*.pt"))
+    assert len(files) == 1
+    m2, h2 = train.load_or_train("ae", SMALL, QUICK, cache=tmp_path, progress=False)
+    assert h1 == h2
+    for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
+        assert torch.equal(a.cpu(), b.cpu())
+    assert not m2.training
+
+
+def test_cache_key_covers_what_shapes_the_model(tmp_path):
+    paths = {
+        train.cache_path("ae", SMALL, QUICK, tmp_path),
+        train.cache_path("vae", SMALL, QUICK, tmp_path),
+        train.cache_path("ae", ModelConfig(hidden=(64,), latent_dim=3), QUICK, tmp_path),
+        train.cache_path("ae", SMALL, train.TrainConfig(**{**QUICK.__dict__, "beta": 2.0}), tmp_path),
+        train.cache_path("ae", SMALL, train.TrainConfig(**{**QUICK.__dict__, "seed": 1}), tmp_path),
+        train.cache_path("ae", SMALL, train.TrainConfig(**{**QUICK.__dict__, "dataset": "fashion-mnist"}), tmp_path),
+    }
+    assert len(paths) == 6
+
+
+def test_corrupt_cache_entry_is_retrained_with_a_warning(tmp_path):
+    path = train.cache_path("ae", SMALL, QUICK, tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"this is not a checkpoint")
+    with pytest.warns(UserWarning, match="training the model again"):
+        model, history = train.load_or_train("ae", SMALL, QUICK, cache=tmp_path, progress=False)
+    assert len(history["loss"]) == QUICK.epochs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the rewritten entry is now good
+        train.load_or_train("ae", SMALL, QUICK, cache=tmp_path, progress=False)
+
+
+def test_truncated_cache_entry_is_retrained(tmp_path):
+    train.load_or_train("ae", SMALL, QUICK, cache=tmp_path, progress=False)
+    path = train.cache_path("ae", SMALL, QUICK, tmp_path)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.warns(UserWarning, match="could not be used"):
+        train.load_or_train("ae", SMALL, QUICK, cache=tmp_path, progress=False)
+
+
+def test_cache_folder_rules(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path / "env"))
+    assert train.cache_dir() == tmp_path / "env"
+    assert train.cache_dir(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.delenv("VAE_COURSE_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert train.cache_dir() == tmp_path / "vae-course" / "models"
+
+
+def test_bad_train_config_is_refused():
+    with pytest.raises(ValueError):
+        train.TrainConfig(epochs=0)
+    with pytest.raises(ValueError):
+        train.course_model("gan")

@@ -1,0 +1,142 @@
+"""An MLP autoencoder and an MLP variational autoencoder.
+
+Both follow the public shape of the PyTorch VAE example: ``encode``, ``decode`` and
+``forward``, plus ``reparameterize`` for the VAE. The decoder returns *logits*: the
+pixel probabilities are ``torch.sigmoid(logits)``, and the Bernoulli reconstruction
+loss is computed from the logits directly, which is numerically safer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .data import IMAGE_PIXELS
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of an MLP (variational) autoencoder.
+
+    ``hidden`` lists the encoder's hidden widths from the input side; the decoder
+    uses them in reverse. ``ModelConfig(hidden=(400,), latent_dim=20)`` is the
+    784-400-20 model of the PyTorch VAE example.
+    """
+
+    input_dim: int = IMAGE_PIXELS
+    hidden: tuple[int, ...] = (512, 256)
+    latent_dim: int = 2
+
+    def __post_init__(self):
+        if self.latent_dim < 1 or self.input_dim < 1 or any(h < 1 for h in self.hidden):
+            raise ValueError(f"all sizes must be positive, got {self}")
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    """Linear layers between consecutive ``sizes`` with ReLU between them (none at the end)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def _flat(x: torch.Tensor, input_dim: int) -> torch.Tensor:
+    # Accept (B, 784) or images (B, 1, 28, 28) alike.
+    if x.dim() < 2 or x[0].numel() != input_dim:
+        raise ValueError(f"expected a batch of inputs with {input_dim} values each "
+                         f"(shape (B, {input_dim}) or (B, 1, 28, 28)), got shape {tuple(x.shape)}")
+    return x.reshape(x.shape[0], input_dim)
+
+
+class Autoencoder(nn.Module):
+    """A deterministic autoencoder: x -> z -> logits of x_hat."""
+
+    def __init__(self, config: ModelConfig | None = None, **sizes):
+        super().__init__()
+        self.config = config or ModelConfig(**sizes)
+        c = self.config
+        self.encoder = mlp([c.input_dim, *c.hidden, c.latent_dim])
+        self.decoder = mlp([c.latent_dim, *reversed(c.hidden), c.input_dim])
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 784) -> z of shape (B, latent_dim)."""
+        return self.encoder(_flat(x, self.config.input_dim))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, latent_dim) -> logits of shape (B, 784); ``sigmoid`` gives pixel probabilities."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+class VAE(nn.Module):
+    """A variational autoencoder with a diagonal Gaussian encoder q(z|x) = N(mu, diag(exp(logvar)))."""
+
+    def __init__(self, config: ModelConfig | None = None, **sizes):
+        super().__init__()
+        self.config = config or ModelConfig(**sizes)
+        c = self.config
+        *body, last = [c.input_dim, *c.hidden]
+        # Shared trunk (ending in a ReLU), then two heads: one per parameter of q(z|x).
+        self.encoder = nn.Sequential(mlp([*body, last]), nn.ReLU()) if body else nn.Identity()
+        self.to_mu = nn.Linear(last, c.latent_dim)
+        self.to_logvar = nn.Linear(last, c.latent_dim)
+        self.decoder = mlp([c.latent_dim, *reversed(c.hidden), c.input_dim])
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 784) -> (mu, logvar), each (B, latent_dim)."""
+        h = self.encoder(_flat(x, self.config.input_dim))
+        return self.to_mu(h), self.to_logvar(h)
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """z = mu + std * eps with eps ~ N(0, I): a sample that gradients flow through.
+
+        It always samples, in training and evaluation alike (use ``mu`` itself for a
+        deterministic code).
+        """
+        std = torch.exp(0.5 * logvar)  # (B, latent_dim)
+        eps = torch.randn_like(std)
+        return mu + std * eps
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, latent_dim) -> logits of shape (B, 784)."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return (logits, mu, logvar) for a batch x."""
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+
+
+class DigitClassifier(nn.Module):
+    """A small MLP classifier, (B, 784) -> class logits (B, n_classes); used to judge samples."""
+
+    def __init__(self, hidden: tuple[int, ...] = (256,), n_classes: int = 10,
+                 input_dim: int = IMAGE_PIXELS):
+        super().__init__()
+        self.input_dim = input_dim
+        self.net = mlp([input_dim, *hidden, n_classes])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(_flat(x, self.input_dim))
+
+
+MODELS = {"ae": Autoencoder, "vae": VAE}
+
+
+def build(kind: str, config: ModelConfig) -> nn.Module:
+    """Make an untrained model of ``kind`` ("ae" or "vae")."""
+    try:
+        return MODELS[kind](config)
+    except KeyError:
+        raise ValueError(f"unknown model kind {kind!r}: choose 'ae' or 'vae'") from None
