@@ -108,7 +108,7 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int = 10,
     Returns:
         dict of lists, one entry per epoch: ``loss``, ``recon``, ``kl`` (training
         averages), ``seconds`` (training time of the epoch) and, when ``x_test`` is
-        given, ``test_loss``, ``test_recon``, ``test_kl``.
+        given, ``test_loss``, ``test_recon``, ``test_kl`` and ``test_seconds``.
     """
     device = next(model.parameters()).device
     x_train = x_train.to(device)
@@ -137,7 +137,9 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int = 10,
             history[key].append(value)
         postfix = {"loss": f"{history['loss'][-1]:.1f}"}
         if x_test is not None:
+            start = time.perf_counter()
             test = evaluate(model, x_test, beta, seed=seed, y=y_test, loss_fn=loss_fn)
+            history.setdefault("test_seconds", []).append(time.perf_counter() - start)
             for key, value in test.items():
                 history.setdefault(f"test_{key}", []).append(value)
             postfix["test"] = f"{history['test_loss'][-1]:.1f}"

@@ -1,0 +1,281 @@
+"""Training speed and quality of the course's data path and ``fit``, against the usual loop.
+
+Trains the reference VAE (784-400-20 MLP, ReLU, batch 128, Adam 1e-3, BCE summed over
+pixels + analytic KL, one latent sample) two ways on the same machine and thread count:
+
+* **conventional**: a torchvision ``DataLoader`` over ``MNIST(transform=ToTensor())``,
+  the per-image PIL path that most tutorials use, with the example's own loop;
+* **course**: ``vae_course.data.load`` (one tensor in memory, batches by indexing) and
+  ``vae_course.train.fit``.
+
+It prints seconds per epoch (training and evaluation), the test loss after each epoch
+(nats per image), the time to reach test losses of 110 and 105.6, the compute floor of
+the model on this machine (matrix multiplies at the same shapes, timed), and the
+time of each solution notebook on a fresh kernel with a cold and a warm model cache.
+Figures go to ``benchmarks/results/train_speed.json`` and a plot beside it.
+
+    python benchmarks/train_speed.py              # everything (about 10 minutes on 2 cores)
+    python benchmarks/train_speed.py --epochs 2 --skip-notebooks   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from vae_course import data, train  # noqa: E402
+from vae_course.models import VAE, ModelConfig  # noqa: E402
+
+SIZES = (784, 400, 20)
+BATCH, LR = 128, 1e-3
+TARGETS = (110.0, 105.6)
+
+
+# ---- the conventional path: the example's model, loss and loop, fed by a DataLoader ----
+
+class ExampleVAE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x.view(-1, 784)))
+        mu, logvar = self.fc21(h), self.fc22(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return torch.sigmoid(self.fc4(F.relu(self.fc3(z)))), mu, logvar
+
+
+def example_loss(recon_x, x, mu, logvar):
+    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
+    return bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def run_conventional(root: Path, epochs: int, seed: int) -> dict:
+    from torchvision import datasets, transforms
+
+    torch.manual_seed(seed)
+    tf = transforms.ToTensor()
+    train_loader = torch.utils.data.DataLoader(
+        datasets.MNIST(root, train=True, download=False, transform=tf), batch_size=BATCH, shuffle=True)
+    test_loader = torch.utils.data.DataLoader(
+        datasets.MNIST(root, train=False, download=False, transform=tf), batch_size=BATCH)
+    model = ExampleVAE()
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    out = {"train_seconds": [], "test_seconds": [], "test_loss": []}
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        for x, _ in train_loader:
+            opt.zero_grad()
+            recon, mu, logvar = model(x)
+            loss = example_loss(recon, x, mu, logvar)
+            loss.backward()
+            opt.step()
+        out["train_seconds"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        model.eval()
+        total = 0.0
+        with torch.no_grad():
+            for x, _ in test_loader:
+                recon, mu, logvar = model(x)
+                total += example_loss(recon, x, mu, logvar).item()
+        out["test_seconds"].append(time.perf_counter() - start)
+        out["test_loss"].append(total / len(test_loader.dataset))
+        print(f"  conventional epoch {len(out['test_loss'])}: train {out['train_seconds'][-1]:.2f} s, "
+              f"test {out['test_seconds'][-1]:.2f} s, test loss {out['test_loss'][-1]:.2f}", flush=True)
+    return out
+
+
+def run_course(root: Path, epochs: int, seed: int) -> dict:
+    start = time.perf_counter()
+    x_train, _ = data.load("train", root=root)
+    x_test, _ = data.load("test", root=root)
+    load_seconds = time.perf_counter() - start
+    train.set_seed(seed)
+    model = VAE(ModelConfig(hidden=SIZES[1:2], latent_dim=SIZES[2]))
+    h = train.fit(model, x_train, epochs=epochs, batch_size=BATCH, lr=LR, seed=seed,
+                  x_test=x_test, progress=False)
+    for i in range(epochs):
+        print(f"  course epoch {i + 1}: train {h['seconds'][i]:.2f} s, test {h['test_seconds'][i]:.2f} s, "
+              f"test loss {h['test_loss'][i]:.2f}", flush=True)
+    return {"train_seconds": h["seconds"], "test_seconds": h["test_seconds"],
+            "test_loss": h["test_loss"], "load_seconds": load_seconds}
+
+
+def time_to(result: dict, target: float) -> float | None:
+    """Wall time (training + evaluation, cumulative) until the test loss first reaches ``target``."""
+    elapsed = result.get("load_seconds", 0.0)
+    for tr, te, loss in zip(result["train_seconds"], result["test_seconds"], result["test_loss"]):
+        elapsed += tr + te
+        if loss <= target:
+            return elapsed
+    return None
+
+
+# ---- the compute floor ---------------------------------------------------------------------
+
+def _time_mm(m: int, k: int, n: int, repeat: int = 50) -> float:
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    for _ in range(5):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(repeat):
+        a @ b
+    return (time.perf_counter() - start) / repeat
+
+
+def compute_floor(n_train: int = 60_000, n_test: int = 10_000) -> dict:
+    """Seconds per epoch that the model's matrix multiplies alone need on this machine.
+
+    Every Linear layer (in -> out) costs, per batch of B: the forward product (B x in) @ (in x out),
+    the weight gradient (in x B) @ (B x out) and, except for the first layer, the input
+    gradient (B x out) @ (out x in). Each is timed at its real shape; the test set needs
+    forward products only.
+    """
+    layers = [(784, 400), (400, 20), (400, 20), (20, 400), (400, 784)]
+    first = {0}
+    per_batch = per_test_batch = flops_batch = 0.0
+    for i, (k, n) in enumerate(layers):
+        fwd = _time_mm(BATCH, k, n)
+        per_batch += fwd + _time_mm(k, BATCH, n) + (0 if i in first else _time_mm(BATCH, n, k))
+        per_test_batch += fwd
+        flops_batch += 2 * BATCH * k * n * (2 if i in first else 3)
+    n_batches, n_test_batches = -(-n_train // BATCH), -(-n_test // BATCH)
+    seconds = per_batch * n_batches + per_test_batch * n_test_batches
+    return {"seconds_per_epoch": seconds, "gflop_per_epoch": flops_batch * n_batches / 1e9,
+            "gflops_measured": flops_batch / per_batch / 1e9}
+
+
+# ---- notebooks ---------------------------------------------------------------------------------
+
+def time_notebooks(root: Path, timeout: int = 900) -> list[dict]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    rows = []
+    for path in sorted((REPO / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["VAE_COURSE_CACHE"] = cache
+            os.environ["VAE_COURSE_DATA"] = str(root)
+            row = {"notebook": path.stem}
+            for state in ("cold", "warm"):
+                nb = nbformat.read(path, as_version=4)
+                client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                        resources={"metadata": {"path": str(path.parent)}})
+                start = time.perf_counter()
+                client.execute()
+                row[state] = time.perf_counter() - start
+            print(f"  {path.stem}: cold {row['cold']:.1f} s, warm {row['warm']:.1f} s", flush=True)
+            rows.append(row)
+    return rows
+
+
+def plot(results: dict, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.subplots()
+    for name in ("conventional", "course"):
+        r = results[name]
+        t, elapsed = [], r.get("load_seconds", 0.0)
+        for tr, te in zip(r["train_seconds"], r["test_seconds"]):
+            elapsed += tr + te
+            t.append(elapsed)
+        ax.plot(t, r["test_loss"], marker="o", label=name)
+    for target in TARGETS:
+        ax.axhline(target, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("wall time (s)")
+    ax.set_ylabel("test loss (nats per image)")
+    ax.set_title("reference VAE 784-400-20, batch 128, Adam 1e-3")
+    ax.legend()
+    fig.savefig(path, dpi=100)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--skip-notebooks", action="store_true")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    root = data.ensure("mnist")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"torch {torch.__version__} with {args.threads} threads", flush=True)
+    results = {"threads": args.threads, "torch": torch.__version__, "epochs": args.epochs}
+    print("conventional loop (DataLoader + ToTensor):", flush=True)
+    results["conventional"] = run_conventional(root, args.epochs, args.seed)
+    print("course path (tensor in memory + fit):", flush=True)
+    results["course"] = run_course(root, args.epochs, args.seed)
+    print("compute floor:", flush=True)
+    results["floor"] = compute_floor()
+
+    conv, course, floor = results["conventional"], results["course"], results["floor"]
+    per_epoch = {k: (sum(r["train_seconds"]) + sum(r["test_seconds"])) / args.epochs
+                 for k, r in (("conventional", conv), ("course", course))}
+    summary = {
+        "seconds_per_epoch": per_epoch,
+        "speedup_per_epoch": per_epoch["conventional"] / per_epoch["course"],
+        "floor_seconds_per_epoch": floor["seconds_per_epoch"],
+        "course_over_floor": per_epoch["course"] / floor["seconds_per_epoch"],
+        "conventional_over_floor": per_epoch["conventional"] / floor["seconds_per_epoch"],
+        "final_test_loss": {"conventional": conv["test_loss"][-1], "course": course["test_loss"][-1]},
+        "time_to": {str(t): {"conventional": time_to(conv, t), "course": time_to(course, t)}
+                    for t in TARGETS},
+    }
+    results["summary"] = summary
+
+    print("\nsummary")
+    print(f"  seconds per epoch (train + test): conventional {per_epoch['conventional']:.2f}, "
+          f"course {per_epoch['course']:.2f}  -> {summary['speedup_per_epoch']:.2f}x faster")
+    print(f"  train / test seconds per epoch: conventional "
+          f"{sum(conv['train_seconds']) / args.epochs:.2f} / {sum(conv['test_seconds']) / args.epochs:.2f}, "
+          f"course {sum(course['train_seconds']) / args.epochs:.2f} / "
+          f"{sum(course['test_seconds']) / args.epochs:.2f}")
+    print(f"  compute floor: {floor['seconds_per_epoch']:.2f} s per epoch "
+          f"({floor['gflop_per_epoch']:.0f} GFLOP at {floor['gflops_measured']:.0f} GFLOP/s); "
+          f"course is {summary['course_over_floor']:.2f}x the floor, conventional "
+          f"{summary['conventional_over_floor']:.2f}x")
+    print(f"  final test loss: conventional {conv['test_loss'][-1]:.2f}, course {course['test_loss'][-1]:.2f}")
+    for t in TARGETS:
+        times = summary["time_to"][str(t)]
+        fmt = {k: "not reached" if v is None else f"{v:.1f} s" for k, v in times.items()}
+        ratio = (f" ({times['conventional'] / times['course']:.2f}x)"
+                 if None not in times.values() else "")
+        print(f"  time to test loss <= {t}: conventional {fmt['conventional']}, "
+              f"course {fmt['course']}{ratio}")
+
+    if not args.skip_notebooks:
+        print("\nsolution notebooks on a fresh kernel:", flush=True)
+        results["notebooks"] = time_notebooks(root)
+        total = sum(r["cold"] for r in results["notebooks"])
+        print(f"  all notebooks, cold: {total:.1f} s")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "train_speed.json").write_text(json.dumps(results, indent=2))
+    plot(results, args.out / "train_speed.png")
+    print(f"\nwrote {args.out / 'train_speed.json'} and {args.out / 'train_speed.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
