@@ -42,12 +42,16 @@ def _add_lab(p: argparse.ArgumentParser) -> None:
                    help=f"notebook to open, relative to the course folder (default {FIRST_NOTEBOOK})")
     p.add_argument("--no-data", action="store_true", help="do not fetch the data before opening")
     p.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    p.epilog = "Other options (e.g. --port 8890 --no-browser) are passed on to JupyterLab."
 
 
 def _run_lab(args) -> int:
     from . import data
 
     root = course_dir()
+    if not args.notebook.endswith(".ipynb"):  # the value of a JupyterLab option, e.g. --port 8890
+        args.jupyter_args.append(args.notebook)
+        args.notebook = FIRST_NOTEBOOK
     target = root / args.notebook
     if not target.exists():
         print(f"error: {target} does not exist. Run `vae-course build` to generate the "
@@ -58,7 +62,8 @@ def _run_lab(args) -> int:
             data.ensure("mnist")
         except data.DataError as exc:  # the course still opens; the notebooks will say it again
             print(f"warning: {exc}", file=sys.stderr)
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}", args.notebook]
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}",
+           *args.jupyter_args, args.notebook]
     if args.dry_run:
         print(" ".join(cmd))
         return 0
@@ -91,11 +96,14 @@ def _run_data(args) -> int:
 LOCAL = {"lab": (_add_lab, _run_lab), "data": (_add_data, _run_data)}
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only the ``chosen`` command's module is imported (it may be slow)."""
     p = argparse.ArgumentParser(prog="vae-course", description="Tools of the VAE course.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
+        if name != chosen:
+            continue
         if name in LOCAL:
             LOCAL[name][0](sp)
         else:
@@ -105,8 +113,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    p = parser()
-    args = p.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    p = parser(next((a for a in argv if a in COMMANDS), None))
+    args, extra = p.parse_known_args(argv)
+    if extra and args.command != "lab":
+        p.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.jupyter_args = extra  # `vae-course lab --port 8890` passes options on to JupyterLab
     if args.command is None:
         p.print_help()
         return 2
