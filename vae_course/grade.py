@@ -1,0 +1,278 @@
+"""``vae-course grade PATH...``: grade submitted notebooks and print a table.
+
+    vae-course grade submissions/                       # a folder (searched recursively)
+    vae-course grade alice.ipynb bob.ipynb --csv grades.csv --json grades.json
+    vae-course grade submissions/ --timeout 120 --extra-checks ~/private_checks.py
+
+Each submission is read, copied into a temporary folder and run there in a fresh
+kernel, cell by cell (errors allowed, each cell under ``--timeout`` seconds). Then the
+grader runs its own check of every exercise of the lesson in that kernel, so a deleted
+or edited check cell does not matter. Submissions are never modified. The exit status
+says whether grading could run (0), not whether students passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib
+import pkgutil
+import re
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from . import grader_cell
+from .checks.core import ERROR, NOT_ATTEMPTED, Exercise
+from .gradebook import NO_EXERCISE, TIMED_OUT, Row, table, write_csv, write_json
+from .notebook_exec import DEAD, NOT_RUN, CellRun, KernelSession, kernel_env
+from .notebook_exec import ERROR as CELL_ERROR
+from .student_notebook import STAMP, clear_outputs
+
+DEFAULT_TIMEOUT = 600  # seconds per cell: enough to train a course model on a slow laptop
+
+
+class SubmissionError(Exception):
+    """This submission cannot be graded; the message says why and what to do."""
+
+
+# ---- finding submissions and their lesson ------------------------------------------
+
+def submissions(paths: list[Path]) -> list[Path]:
+    """The files to grade: each file given, and every file under each folder given
+    (hidden files and ``.ipynb_checkpoints`` skipped)."""
+    found = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and not any(
+                part.startswith(".") for part in p.relative_to(path).parts))
+        else:
+            found.append(path)
+    return found
+
+
+def known_lessons(exercises: dict[str, Exercise]) -> list[str]:
+    """Every lesson: one per module of ``vae_course.checks``, plus those of ``exercises``."""
+    from . import checks
+
+    lessons = {e.notebook for e in exercises.values()}
+    for info in pkgutil.iter_modules(checks.__path__):
+        lessons.add(getattr(importlib.import_module(f"{checks.__name__}.{info.name}"),
+                            "NOTEBOOK", None))
+    return sorted(lesson for lesson in lessons if lesson)
+
+
+def lesson_of(nb: NotebookNode, path: Path, lessons: list[str]) -> str:
+    """The lesson of a submission: from the build's stamp, else from the file name.
+
+    Raises:
+        SubmissionError: no known lesson matches.
+    """
+    stamped = nb.metadata.get(STAMP, {}).get("lesson")
+    if stamped:
+        if stamped not in lessons:
+            raise SubmissionError(f"the notebook belongs to lesson {stamped!r}, which does "
+                                  f"not exist (lessons: {', '.join(lessons)}).")
+        return stamped
+    name = re.sub(r"[^a-z0-9]+", "_", path.stem.lower())
+    matches = [lesson for lesson in lessons if lesson in name]
+    if not matches:  # e.g. "03_reparam_v2": go by the number
+        numbers = re.findall(r"(?<![0-9])([0-9]{2})_", name + "_")
+        matches = [lesson for lesson in lessons if lesson[:2] in numbers]
+    if len(matches) != 1:
+        raise SubmissionError(f"no lesson found: the notebook carries no lesson stamp and its "
+                              f"name names {'several' if matches else 'none'} of "
+                              f"{', '.join(lessons)}. Rename it after its lesson "
+                              f"(e.g. {lessons[0] if lessons else 'NN_name'}.ipynb).")
+    return matches[0]
+
+
+def read_submission(path: Path) -> NotebookNode:
+    """Parse a submission (never writing to it).
+
+    Raises:
+        SubmissionError: not readable, not JSON, or not a notebook.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SubmissionError(f"not a notebook: cannot read it as text ({exc}). Ask for the "
+                              f".ipynb file (File > Download in JupyterLab).") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
+        cells = [(c.cell_type, c.source) for c in nb.cells]  # noqa: F841  (shape check)
+    except nbformat.reader.NotJSONError:
+        raise SubmissionError("not a notebook: the file is not valid JSON (damaged, or another "
+                              "kind of file). Ask for the .ipynb file (File > Download in "
+                              "JupyterLab).") from None
+    except Exception as exc:  # JSON that is not a notebook: many shapes, many errors
+        raise SubmissionError(f"not a notebook: valid JSON but not a Jupyter notebook "
+                              f"({type(exc).__name__}: {exc}).") from None
+    return nb
+
+
+# ---- which cells belong to which exercise ------------------------------------------
+
+def exercise_cells(nb: NotebookNode, exercise: Exercise) -> tuple[list[int], list[int]]:
+    """(cells defining the exercise's names, cells using them or its checker), 0-based."""
+    names = "|".join(re.escape(n) for n in exercise.needs)
+    defines = re.compile(rf"^\s*(?:async\s+)?def\s+(?:{names})\s*\(|^(?:{names})\s*=", re.M)
+    checker_name = getattr(exercise.run, "__name__", f"check_{exercise.name}")
+    uses = re.compile(rf"\b(?:{names}|{re.escape(checker_name)})\b")
+    code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    return ([i for i, src in code if defines.search(src)],
+            [i for i, src in code if uses.search(src)])
+
+
+def first_line(nb: NotebookNode, index: int) -> str:
+    lines = [line for line in nb.cells[index].source.split("\n") if line.strip()]
+    return lines[0].strip()[:60] if lines else ""
+
+
+def describe(nb: NotebookNode, run: CellRun) -> str:
+    return f"cell {run.index + 1} (`{first_line(nb, run.index)}`)"
+
+
+def resolve(exercise: Exercise, nb: NotebookNode, runs: list[CellRun], check: CellRun | None,
+            result: dict | None, timeout: float) -> tuple[str, str]:
+    """The (status, message) of one exercise, from how the cells ran and the grader's check."""
+    defining, using = exercise_cells(nb, exercise)
+    for run in runs:
+        if run.status == TIMED_OUT and run.index in using:
+            return TIMED_OUT, (f"{describe(nb, run)} {run.evalue}: an endless loop? Make sure "
+                               f"your code finishes, then run the notebook top to bottom.")
+    if result is not None:
+        errors = [r for r in runs if r.index in defining and r.status == CELL_ERROR]
+        if result["status"] == NOT_ATTEMPTED and errors and "not defined" in result["message"]:
+            run = errors[0]
+            return ERROR, (f"the exercise {describe(nb, run)} raised {run.ename}: {run.evalue}. "
+                           f"Fix that cell and run it again.")
+        return result["status"], result["message"]
+    dead = [r for r in runs if r.status == DEAD]
+    if dead:
+        return ERROR, (f"not checked: the kernel died while running {describe(nb, dead[0])}. "
+                       f"Run that cell alone to see why (exit(), os._exit(), out of memory?).")
+    if check is None or check.status == NOT_RUN:
+        why = check.evalue if check else "an earlier cell stopped the notebook"
+        return (TIMED_OUT if "limit" in why or "busy" in why else ERROR), f"not checked: {why}."
+    if check.status == TIMED_OUT:
+        return TIMED_OUT, (f"checking it took longer than {timeout:.0f} s: does your function "
+                           f"finish for every input?")
+    return ERROR, f"the check could not run: {check.ename}: {check.evalue}"
+
+
+def read_result(cell: NotebookNode) -> dict | None:
+    for out in cell.get("outputs", []):
+        if grader_cell.MIME in out.get("data", {}):
+            return dict(out["data"][grader_cell.MIME])
+    return None
+
+
+# ---- grading -----------------------------------------------------------------------
+
+def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | None,
+                   timeout: float, notebook_timeout: float | None) -> list[tuple[str, str]]:
+    """(status, message) per exercise, for a submission already parsed.
+
+    The notebook runs in a fresh kernel whose working folder is a new temporary folder.
+    """
+    nb = copy.deepcopy(nb)
+    nb.cells = [clear_outputs(c) for c in nb.cells]
+    n_student = len(nb.cells)
+    with tempfile.TemporaryDirectory(prefix="vae-course-grade-") as tmp:
+        nbformat.write(nb, Path(tmp) / "submission.ipynb")
+        with KernelSession(nb, Path(tmp), timeout, notebook_timeout, kernel_env()) as kernel:
+            runs = [kernel.run(i) for i in range(n_student)]
+            outcome = []
+            for exercise in exercises:
+                check = result = None
+                if not any(r.status == TIMED_OUT and r.index in exercise_cells(nb, exercise)[1]
+                           for r in runs):
+                    nb.cells.append(nbformat.v4.new_code_cell(
+                        grader_cell.CELL.format(name=exercise.name, extra=extra)))
+                    check = kernel.run(len(nb.cells) - 1)
+                    result = read_result(nb.cells[-1])
+                outcome.append(resolve(exercise, nb, runs, check, result, timeout))
+    return outcome
+
+
+def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: set[str],
+               extra: str | None, timeout: float, notebook_timeout: float | None) -> list[Row]:
+    """The rows of one submission; problems with the file become a single error row."""
+    try:
+        nb = read_submission(path)
+        lesson = lesson_of(nb, path, known_lessons(registry))
+    except SubmissionError as exc:
+        return [Row(shown, "", NO_EXERCISE, ERROR, str(exc))]
+    exercises = [e for e in registry.values() if e.notebook == lesson]
+    if not exercises:
+        return [Row(shown, lesson, NO_EXERCISE, ERROR, f"lesson {lesson} has no exercises to grade.")]
+    try:
+        outcome = grade_notebook(nb, exercises, extra, timeout, notebook_timeout)
+    except Exception as exc:  # e.g. the kernel could not start
+        return [Row(shown, lesson, NO_EXERCISE, ERROR,
+                    f"could not run the notebook: {type(exc).__name__}: {exc}")]
+    return [Row(shown, lesson, e.name, status, message, hidden=e.name not in public)
+            for e, (status, message) in zip(exercises, outcome)]
+
+
+def shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                        help="submitted notebooks, or folders holding them")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"seconds one cell may run (default {DEFAULT_TIMEOUT})")
+    parser.add_argument("--notebook-timeout", type=float, default=None,
+                        help="seconds one whole notebook may run (default: no limit)")
+    parser.add_argument("--extra-checks", type=Path,
+                        help="a .py file of hidden checks, kept away from students")
+    parser.add_argument("--csv", type=Path, help="also write the results to this CSV file")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+
+
+def run(args: argparse.Namespace) -> int:
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        print(f"error: not found: {', '.join(map(str, missing))}. Give notebooks or folders "
+              f"that exist.", file=sys.stderr)
+        return 2
+    extra = str(args.extra_checks.resolve()) if args.extra_checks else None
+    try:
+        registry = grader_cell.registry(extra)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from .checks import EXERCISES
+
+    files = submissions(args.paths)
+    if not files:
+        print(f"error: no files to grade in {', '.join(map(str, args.paths))}.", file=sys.stderr)
+        return 2
+    rows = []
+    for path in files:
+        start = time.monotonic()
+        print(f"grading {shown_path(path)} ...", file=sys.stderr, flush=True)
+        rows += grade_file(path, shown_path(path), registry, set(EXERCISES), extra,
+                           args.timeout, args.notebook_timeout)
+        print(f"  done in {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+    print(table(rows))
+    if args.csv:
+        write_csv(rows, args.csv)
+        print(f"wrote {args.csv}")
+    if args.json:
+        write_json(rows, args.json)
+        print(f"wrote {args.json}")
+    return 0

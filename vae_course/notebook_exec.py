@@ -1,0 +1,155 @@
+"""Execute a notebook's cells one by one in a fresh kernel, surviving whatever they do.
+
+A cell may raise (recorded, execution goes on), run too long (interrupted, recorded
+as timed out, execution goes on once the kernel is idle again), or kill the kernel
+(recorded; nothing after it can run). Used by the grader and by the tests that run
+the student notebooks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+
+OK, ERROR, TIMED_OUT, DEAD, NOT_RUN = "ok", "error", "timed out", "kernel died", "not run"
+_ASYNCIO_LOG = logging.getLogger("asyncio")
+_TIMEOUT_NAME = "CellTimeoutError"
+PROBE_TIMEOUT = 30  # seconds an interrupted kernel gets to become idle again
+
+
+@dataclass
+class CellRun:
+    """How one cell ran: ``status`` is ok, error, timed out, kernel died or not run."""
+
+    index: int  # position in the notebook, 0-based
+    status: str
+    ename: str = ""  # exception name, for errors
+    evalue: str = ""  # exception message, or why the cell did not run
+
+
+def first_error(cell: NotebookNode) -> tuple[str, str] | None:
+    """(ename, evalue) of the first error output of ``cell``, or None."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return out.get("ename", ""), out.get("evalue", "")
+    return None
+
+
+def kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The kernel's environment: this process's (VAE_COURSE_DATA, VAE_COURSE_CACHE ...),
+    a non-interactive plotting backend, and ``extra``."""
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env.update(extra or {})
+    return env
+
+
+class KernelSession:
+    """A kernel running the cells of ``nb`` on request; use it as a context manager.
+
+    Args:
+        nb: the notebook; its cells receive their outputs. Append cells to run more.
+        cwd: the kernel's working folder.
+        cell_timeout: seconds one cell may run before it is interrupted.
+        notebook_timeout: seconds all cells together may run (None: no limit).
+        env: the kernel's environment (default :func:`kernel_env`).
+    """
+
+    def __init__(self, nb: NotebookNode, cwd: Path, cell_timeout: float,
+                 notebook_timeout: float | None = None, env: dict[str, str] | None = None,
+                 kernel_name: str = "python3"):
+        self.nb = nb
+        self.cell_timeout = cell_timeout
+        self.notebook_timeout = notebook_timeout
+        self.env = env if env is not None else kernel_env()
+        # On a timeout nbclient interrupts the kernel and hands back this reply instead
+        # of raising, which also ends its wait for the cell's outputs cleanly.
+        self.client = NotebookClient(
+            nb, timeout=None, allow_errors=True, interrupt_on_timeout=True,
+            error_on_timeout={"ename": _TIMEOUT_NAME, "evalue": "", "traceback": []},
+            on_cell_executed=self._record_reply, kernel_name=kernel_name,
+            store_widget_state=False, record_timing=False, shutdown_kernel="immediate",
+            resources={"metadata": {"path": str(cwd)}})
+        self._reply: dict = {}
+        self.broken: tuple[str, str] | None = None  # (status, why) once no cell can run
+        self._deadline = math.inf
+        self._context = None
+
+    def __enter__(self) -> KernelSession:
+        # The kernel's own log lines and asyncio's notes about tasks cut short by a
+        # timeout would only clutter the caller's output.
+        self._asyncio_level = _ASYNCIO_LOG.level
+        _ASYNCIO_LOG.setLevel(logging.CRITICAL)
+        self._context = self.client.setup_kernel(env=self.env, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL)
+        self._context.__enter__()
+        if self.notebook_timeout:
+            self._deadline = time.monotonic() + self.notebook_timeout
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._context.__exit__(*exc)
+        finally:
+            _ASYNCIO_LOG.setLevel(self._asyncio_level)
+
+    def run(self, index: int) -> CellRun:
+        """Run cell ``index`` (markdown and empty cells count as ok) and say how it went."""
+        cell = self.nb.cells[index]
+        if cell.cell_type != "code" or not cell.source.strip():
+            return CellRun(index, OK)
+        if self.broken:
+            return CellRun(index, NOT_RUN, evalue=self.broken[1])
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            self.broken = (TIMED_OUT, f"the notebook ran past its limit of "
+                                      f"{self.notebook_timeout:.0f} s")
+            return CellRun(index, NOT_RUN, evalue=self.broken[1])
+        limit = min(self.cell_timeout, left)
+        self.client.timeout = max(1, math.ceil(limit))
+        try:
+            self._reply = {}
+            self.client.execute_cell(cell, index)
+            if self._timed_out():
+                self._wait_until_idle(index)
+                return CellRun(index, TIMED_OUT, "CellTimeoutError",
+                               f"ran longer than {limit:.0f} s and was stopped")
+        except DeadKernelError:
+            self.broken = (DEAD, f"the kernel died while running cell {index + 1}")
+            return CellRun(index, DEAD, "DeadKernelError", self.broken[1])
+        error = first_error(cell)
+        return CellRun(index, ERROR, *error) if error else CellRun(index, OK)
+
+    def run_all(self) -> list[CellRun]:
+        return [self.run(i) for i in range(len(self.nb.cells))]
+
+    def _record_reply(self, cell, cell_index, execute_reply) -> None:
+        self._reply = execute_reply or {}
+
+    def _timed_out(self) -> bool:
+        return self._reply.get("content", {}).get("ename") == _TIMEOUT_NAME
+
+    def _wait_until_idle(self, index: int) -> None:
+        """After a timeout (the kernel was interrupted), check that the kernel answers again."""
+        probe = nbformat.v4.new_code_cell("pass")
+        self.nb.cells.append(probe)
+        self.client.timeout = PROBE_TIMEOUT
+        try:
+            self._reply = {}
+            self.client.execute_cell(probe, len(self.nb.cells) - 1)
+            if self._timed_out():
+                self.broken = (TIMED_OUT, f"the kernel stayed busy after cell {index + 1} "
+                                          f"timed out")
+        except DeadKernelError:
+            self.broken = (DEAD, f"the kernel died after cell {index + 1} timed out")
+        finally:
+            self.nb.cells.pop()
