@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib
+import json
 import pkgutil
 import re
 import sys
@@ -99,21 +100,27 @@ def read_submission(path: Path) -> NotebookNode:
         SubmissionError: not readable, not JSON, or not a notebook.
     """
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"not a notebook: cannot read it as text ({exc}). Ask for the "
                               f".ipynb file (File > Download in JupyterLab).") from None
     try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(f"not a notebook: the file is not valid JSON ({exc}); it is damaged "
+                              f"or another kind of file. Ask for the .ipynb file (File > "
+                              f"Download in JupyterLab).") from None
+    if not isinstance(raw, dict) or "nbformat" not in raw:
+        raise SubmissionError("not a notebook: valid JSON but not a Jupyter notebook (it has no "
+                              "'nbformat' field).")
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             nb = nbformat.reads(text, as_version=4)
-        cells = [(c.cell_type, c.source) for c in nb.cells]  # noqa: F841  (shape check)
-    except nbformat.reader.NotJSONError:
-        raise SubmissionError("not a notebook: the file is not valid JSON (damaged, or another "
-                              "kind of file). Ask for the .ipynb file (File > Download in "
-                              "JupyterLab).") from None
-    except Exception as exc:  # JSON that is not a notebook: many shapes, many errors
-        raise SubmissionError(f"not a notebook: valid JSON but not a Jupyter notebook "
+        for cell in nb.cells:
+            cell.cell_type, cell.source  # noqa: B018  (every cell needs both)
+    except Exception as exc:  # a damaged notebook fails in many ways
+        raise SubmissionError(f"not a notebook: a damaged Jupyter notebook "
                               f"({type(exc).__name__}: {exc}).") from None
     return nb
 

@@ -1,0 +1,246 @@
+"""`vae-course grade` on a folder of toy-lesson submissions, good and bad.
+
+The toy lesson's checkers come in through ``--extra-checks``, the way an instructor's
+hidden checks do; its notebooks run in a second or two each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+
+import nbformat
+import pytest
+from fixtures.toy_lesson import CHECKS, LESSON, toy_solution
+
+from vae_course import cli, grade, grader_cell
+from vae_course.checks import core
+from vae_course.student_notebook import STAMP, put_back, student_notebook
+
+TIMEOUT = "20"  # seconds per cell: the toy cells take milliseconds, a loop never ends
+
+
+def filled(**bodies: str) -> nbformat.NotebookNode:
+    """The toy student notebook with some exercises solved or replaced by ``bodies``."""
+    solution = toy_solution()
+    nb = student_notebook(solution, LESSON)
+    nb = put_back(nb, solution, exercises={"double", "countdown"} - set(bodies))
+    for index, name in ((3, "double"), (7, "countdown")):
+        if name in bodies:
+            lines = nb.cells[index].source.split("\n")
+            stub = next(i for i, line in enumerate(lines) if "YOUR CODE HERE" in line)
+            nb.cells[index].source = "\n".join(lines[:stub] + ["    " + bodies[name]])
+    return nb
+
+
+def unstamped(nb):
+    del nb.metadata[STAMP]
+    return nb
+
+
+def empty():
+    return student_notebook(toy_solution(), LESSON)
+
+
+def half():
+    return put_back(empty(), toy_solution(), exercises={"double"})
+
+
+def no_check_cells_and_a_wrong_answer():
+    nb = unstamped(filled(double="return x + 1"))
+    del nb.cells[8], nb.cells[4]
+    return nb
+
+
+def syntax_error():
+    nb = filled()
+    nb.cells[3].source = "def double(x)\n    return 2 * x"
+    return nb
+
+
+def kills_the_kernel():
+    nb = filled()
+    nb.cells.insert(4, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    return nb
+
+
+def missing_import():
+    nb = filled(countdown="return no_such_module_xyz.countdown(n)")
+    nb.cells[1].source += "\nimport no_such_module_xyz"
+    return nb
+
+
+def unknown_lesson():
+    nb = empty()
+    nb.metadata[STAMP]["lesson"] = "77_no_such_lesson"
+    return nb
+
+
+# file name -> notebook (or raw bytes), and the (double, countdown) statuses expected
+SUBMISSIONS = {
+    "alice-90_toy.ipynb": (filled, ("passed", "passed")),
+    "bob/90_toy (1).ipynb": (half, ("passed", "not attempted")),
+    "carol-90_toy.ipynb": (empty, ("not attempted", "not attempted")),
+    "dave-90_toy.ipynb": (lambda: filled(countdown="while True: pass"), ("passed", "timed out")),
+    "erin_90_toy.ipynb": (no_check_cells_and_a_wrong_answer, ("failed", "passed")),
+    "frank-90_toy.ipynb": (syntax_error, ("error", "passed")),
+    "gina-90_toy.ipynb": (kills_the_kernel, ("error", "error")),
+    "hank-90_toy.ipynb": (missing_import, ("passed", "error")),
+    "ivan-90_toy.ipynb": (lambda: b'{"cells": [', "not valid JSON"),
+    "judy.pdf": (lambda: b"%PDF-1.4 \xff\xfe", "not a notebook"),
+    "kim.ipynb": (lambda: b'{"hello": "world"}', "not a Jupyter notebook"),
+    "leo-42_nothing.ipynb": (lambda: unstamped(empty()), "no lesson found"),
+    "mia-90_toy.ipynb": (unknown_lesson, "does not exist"),
+}
+
+
+def write_submissions(folder):
+    for name, (make, _) in SUBMISSIONS.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        content = make()
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            nbformat.write(content, path)
+
+
+def digests(folder):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
+            if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade the whole folder once; return (exit code, printed table, JSON, CSV rows, digests)."""
+    folder = tmp_path_factory.mktemp("submissions")
+    out = tmp_path_factory.mktemp("gradebook")
+    write_submissions(folder)
+    before = digests(folder)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = cli.main(["grade", str(folder), "--timeout", TIMEOUT, "--extra-checks", str(CHECKS),
+                         "--json", str(out / "grades.json"), "--csv", str(out / "grades.csv")])
+    data = json.loads((out / "grades.json").read_text())
+    with open(out / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return code, printed.getvalue(), data, rows, before, digests(folder)
+
+
+def results_of(data, name):
+    return [r for r in data["results"] if r["notebook"].endswith(name)]
+
+
+def test_grading_a_folder_exits_zero(graded):
+    assert graded[0] == 0
+
+
+def test_submissions_are_left_unchanged(graded):
+    before, after = graded[4], graded[5]
+    assert after == before
+
+
+@pytest.mark.parametrize("name", [n for n, (_, want) in SUBMISSIONS.items()
+                                  if isinstance(want, tuple)])
+def test_each_exercise_gets_the_right_status(graded, name):
+    rows = results_of(graded[2], name)
+    assert [(r["exercise"], r["status"]) for r in rows] == list(
+        zip(["double", "countdown"], SUBMISSIONS[name][1]))
+    assert all(r["lesson"] == LESSON and r["hidden"] for r in rows)
+
+
+@pytest.mark.parametrize("name", [n for n, (_, want) in SUBMISSIONS.items()
+                                  if isinstance(want, str)])
+def test_unreadable_submissions_get_one_error_row(graded, name):
+    rows = results_of(graded[2], name)
+    assert len(rows) == 1 and rows[0]["status"] == "error" and rows[0]["exercise"] == "-"
+    assert SUBMISSIONS[name][1] in rows[0]["message"]
+
+
+def test_messages_say_what_went_wrong(graded):
+    def message(name, exercise):
+        return next(r["message"] for r in results_of(graded[2], name) if r["exercise"] == exercise)
+
+    assert "twice its input" in message("erin_90_toy.ipynb", "double")  # the checker's hint
+    assert "SyntaxError" in message("frank-90_toy.ipynb", "double")
+    assert "kernel died" in message("gina-90_toy.ipynb", "countdown")
+    assert "NameError" in message("hank-90_toy.ipynb", "countdown")
+    assert "endless loop" in message("dave-90_toy.ipynb", "countdown")
+
+
+def test_table_csv_and_json_agree(graded):
+    _, printed, data, rows, _, _ = graded
+    assert len(rows) == len(data["results"]) == 2 * 8 + 5
+    assert [r["status"] for r in rows] == [r["status"] for r in data["results"]]
+    assert data["totals"] == {"passed": 7, "failed": 1, "not attempted": 3, "error": 9,
+                              "timed out": 1}
+    scores = {k.split("/")[-1]: v for k, v in data["notebooks"].items()}
+    assert scores["alice-90_toy.ipynb"] == {"lesson": LESSON, "passed": 2, "checks": 2}
+    assert scores["kim.ipynb"] == {"lesson": "", "passed": 0, "checks": 0}
+    assert "totals: 13 notebooks, 7 passed, 1 failed, 3 not attempted, 9 error, 1 timed out" \
+        in printed
+    assert "bob/90_toy (1).ipynb: 1/2 passed" in printed.replace("\\", "/")
+
+
+# ---- small parts, without a kernel -------------------------------------------------
+
+def test_usage_errors_exit_non_zero(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path / "missing.ipynb")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert cli.main(["grade", str(tmp_path)]) == 2  # an empty folder
+    bad = tmp_path / "bad_checks.py"
+    bad.write_text("raise RuntimeError('broken on purpose')")
+    (tmp_path / "x.ipynb").write_text("{}")
+    assert cli.main(["grade", str(tmp_path / "x.ipynb"), "--extra-checks", str(bad)]) == 2
+    assert "broken on purpose" in capsys.readouterr().err
+
+
+def test_without_its_checks_the_toy_lesson_does_not_exist(tmp_path, capsys):
+    nbformat.write(empty(), tmp_path / "90_toy.ipynb")
+    assert cli.main(["grade", str(tmp_path)]) == 0
+    assert "does not exist" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, lesson", [
+    ("03_reparameterization.ipynb", "03_reparameterization"),
+    ("03_reparameterization (1).ipynb", "03_reparameterization"),
+    ("alice-03_reparameterization.ipynb", "03_reparameterization"),
+    ("Bob 04 KL regularization.ipynb", "04_kl_regularization"),
+    ("05_sampling_v2.ipynb", "05_sampling_and_interpolation"),
+])
+def test_lesson_from_the_file_name(tmp_path, name, lesson):
+    nb = nbformat.v4.new_notebook()
+    assert grade.lesson_of(nb, tmp_path / name, grade.known_lessons({})) == lesson
+
+
+def test_lesson_from_the_stamp_wins_over_the_name(tmp_path):
+    lessons = grade.known_lessons({})
+    assert grade.lesson_of(empty(), tmp_path / "03_reparameterization.ipynb",
+                           lessons + [LESSON]) == LESSON
+    with pytest.raises(grade.SubmissionError, match="no lesson found"):
+        grade.lesson_of(nbformat.v4.new_notebook(), tmp_path / "homework.ipynb", lessons)
+
+
+def test_extra_checks_stay_out_of_the_public_registry(tmp_path, monkeypatch):
+    extra = grader_cell.load_extra_checks(str(CHECKS))
+    assert set(extra) == {"double", "countdown"}
+    assert "double" not in core.EXERCISES
+    assert set(grader_cell.registry(str(CHECKS))) == set(core.EXERCISES) | set(extra)
+    monkeypatch.setitem(core.EXERCISES, "double", extra["double"])
+    clash = tmp_path / "clash.py"
+    clash.write_text(CHECKS.read_text())
+    with pytest.raises(ValueError, match="reuses public exercise names"):
+        grader_cell.load_extra_checks(str(clash))
+
+
+def test_a_broken_checker_gives_an_error_result(monkeypatch):
+    def broken(*student):
+        raise ZeroDivisionError("oops")
+
+    monkeypatch.setitem(core.EXERCISES, "toy_broken",
+                        core.Exercise("toy_broken", LESSON, ("x",), broken))
+    result = grader_cell.check({"x": 1}, "toy_broken")
+    assert result["status"] == "error" and "ZeroDivisionError" in result["message"]
