@@ -11,14 +11,15 @@ import csv
 import hashlib
 import io
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
 from fixtures.toy_lesson import CHECKS, LESSON, toy_solution
 
 from vae_course import cli, grade, grader_cell
-from vae_course.checks import core
-from vae_course.student_notebook import STAMP, put_back, student_notebook
+from vae_course.checks import core, exercises_for
+from vae_course.student_notebook import STAMP, put_back, stub_name, student_notebook
 
 TIMEOUT = "20"  # seconds per cell: the toy cells take milliseconds, a loop never ends
 
@@ -244,3 +245,35 @@ def test_a_broken_checker_gives_an_error_result(monkeypatch):
                         core.Exercise("toy_broken", LESSON, ("x",), broken))
     result = grader_cell.check({"x": 1}, "toy_broken")
     assert result["status"] == "error" and "ZeroDivisionError" in result["message"]
+
+
+# ---- a real lesson, once its solution notebook exists -------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+REAL = sorted((p for p in (REPO / "solutions").glob("*.ipynb") if exercises_for(p.stem)),
+              key=lambda p: (not p.stem.startswith("03"), p.stem))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL, reason="no solution notebook with registered exercises yet")
+def test_grading_a_real_lesson(tmp_path):
+    """Correct, half-done and empty submissions made from a real lesson's student notebook."""
+    solution_path = REAL[0]
+    solution = nbformat.read(solution_path, as_version=4)
+    student = student_notebook(solution, solution_path.stem)
+    first = next(stub_name(line) for c in student.cells for line in c.source.split("\n")
+                 if stub_name(line))
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    nbformat.write(put_back(student, solution), folder / "correct.ipynb")
+    nbformat.write(put_back(student, solution, {first}), folder / "half.ipynb")
+    nbformat.write(student, folder / "empty.ipynb")
+    out = tmp_path / "grades.json"
+    assert cli.main(["grade", str(folder), "--json", str(out)]) == 0
+    results = json.loads(out.read_text())["results"]
+    exercises = exercises_for(solution_path.stem)
+    got = {(Path(r["notebook"]).stem, r["exercise"]): r["status"] for r in results}
+    for e in exercises:
+        assert got["correct", e.name] == "passed"
+        assert got["half", e.name] == ("passed" if first in e.needs else "not attempted")
+        assert got["empty", e.name] == "not attempted"
