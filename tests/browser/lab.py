@@ -1,0 +1,300 @@
+"""Drive JupyterLab in a headless Chromium: start a server, run a notebook, inspect its widgets.
+
+Used by tests/test_browser.py. Every wait is bounded; each check returns a list of
+problems (empty when all is well) rather than asserting, so one test can require
+that they pass and another that they catch a JupyterLab without the widget extension.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+WIDGET_MANAGER = "@jupyter-widgets/jupyterlab-manager"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# How widgets look when JupyterLab cannot render them: their Python repr, or an error.
+TEXT_FALLBACKS = (r"\b(IntSlider|FloatSlider|SelectionSlider|RadioButtons|Button|HBox|VBox"
+                  r"|FloatProgress|IntProgress|Image|HTML|Label)\(")
+
+
+def chromium() -> str | None:
+    """The system's Chromium, or None (the test never downloads a browser)."""
+    return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def jupyterlab(root: Path, home: Path, env: dict[str, str], disabled_extensions=(),
+               log_path: Path | None = None, start_timeout: float = 90):
+    """Run JupyterLab on 127.0.0.1 with a random token, serving ``root``; yield its base URL
+    with the token as ``(url, token)``.
+
+    Its configuration, data and settings folders live under ``home``, so nothing of the
+    user's own JupyterLab setup leaks in; ``disabled_extensions`` are switched off there
+    (what ``jupyter labextension disable`` writes).
+    """
+    token = secrets.token_hex(16)
+    port = _free_port()
+    config, data, runtime = home / "config", home / "data", home / "runtime"
+    (config / "labconfig").mkdir(parents=True, exist_ok=True)
+    disabled = {name: True for name in disabled_extensions}
+    # No announcements pop-up asking to fetch news from the internet.
+    disabled["@jupyterlab/apputils-extension:announcements"] = True
+    (config / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": disabled}))
+    env = {**env, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_DATA_DIR": str(data),
+           "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "JUPYTER_PLATFORM_DIRS": "1"}
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+           "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(log_path or home / "jupyterlab.log", "w")
+    server = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with code {server.returncode}; see {log.name}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"JupyterLab did not answer within {start_timeout} s; "
+                                       f"see {log.name}") from None
+                time.sleep(0.5)
+        yield url, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+        log.close()
+
+
+# ---- running a notebook ------------------------------------------------------------
+
+_PANEL = "window.jupyterapp && window.jupyterapp.shell.currentWidget"
+_KERNEL_READY = f"""() => {{
+  const panel = {_PANEL};
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session
+                 && panel.sessionContext.session.kernel;
+  return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}}"""
+_CELL_STATES = f"""() => {{
+  const panel = {_PANEL};
+  const kernel = panel.sessionContext.session.kernel;
+  const cells = [];
+  for (const cell of panel.content.widgets) {{
+    if (cell.model.type !== 'code') continue;
+    const outputs = cell.model.outputs.toJSON();
+    cells.push({{count: cell.model.executionCount,
+                 errors: outputs.filter(o => o.output_type === 'error')
+                                .map(o => o.ename + ': ' + o.evalue)}});
+  }}
+  return {{kernel: kernel ? kernel.status : 'none', cells}};
+}}"""
+
+
+def open_notebook(page, url: str, token: str, name: str, timeout: float = 120) -> None:
+    """Open notebook ``name`` and wait until its kernel is connected and idle."""
+    page.goto(f"{url}/lab/tree/{name}?token={token}", timeout=timeout * 1000)
+    page.wait_for_function(_KERNEL_READY, timeout=timeout * 1000, polling=500)
+
+
+def run_all(page, timeout: float = 300) -> None:
+    """Run all cells (the command of Run > Run All Cells); wait until every code cell has run.
+
+    Raises AssertionError with the error's name and message when a cell fails.
+    """
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    deadline = time.monotonic() + timeout
+    done_since = None
+    while True:
+        state = page.evaluate(_CELL_STATES)
+        errors = [e for c in state["cells"] for e in c["errors"]]
+        if errors:
+            raise AssertionError(f"a cell raised {errors[0]}")
+        finished = state["kernel"] == "idle" and all(c["count"] for c in state["cells"])
+        done_since = (done_since or time.monotonic()) if finished else None
+        if done_since and time.monotonic() - done_since > 1.0:  # idle for a second: done
+            return
+        if time.monotonic() > deadline:
+            left = sum(not c["count"] for c in state["cells"])
+            raise TimeoutError(f"the notebook did not finish within {timeout} s "
+                               f"({left} code cells had not run; kernel {state['kernel']})")
+        time.sleep(0.5)
+
+
+# ---- checks ------------------------------------------------------------------------
+
+_RENDERING = """(fallbacks) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const problems = [];
+  let widgetOutputs = 0;
+  const pattern = new RegExp(fallbacks);
+  panel.content.widgets.forEach((cell, i) => {
+    if (cell.model.type !== 'code') return;
+    const outputs = cell.model.outputs.toJSON();
+    const nodes = cell.node.querySelectorAll('.jp-OutputArea-output');
+    outputs.forEach((out, k) => {
+      const node = nodes[k];
+      const text = node ? node.innerText : '';
+      if (text.includes('Error displaying widget')) problems.push(`cell ${i}: "${text.trim()}"`);
+      if (pattern.test(text)) problems.push(`cell ${i} shows a widget as text: "${text.trim().slice(0, 80)}"`);
+      if (!out.data || !out.data['""" + WIDGET_VIEW + """']) return;
+      widgetOutputs += 1;
+      // Other renderers mark their node with the MIME type they drew; a widget does not.
+      const other = node ? node.getAttribute('data-mime-type') : 'nothing';
+      if (other || !node.querySelector('.jupyter-widgets'))
+        problems.push(`cell ${i}: a widget output was shown as ${other || 'nothing'}, not as a widget`);
+    });
+  });
+  if (widgetOutputs === 0) problems.push('the notebook displayed no widget at all');
+  return problems;
+}"""
+
+
+def rendering_problems(page) -> list[str]:
+    """Widgets that show as text (``IntSlider(...)``), as an error, or not as widgets."""
+    return page.evaluate(_RENDERING, TEXT_FALLBACKS)
+
+
+_IMAGE_HASHES = """(box) => Array.from(box.querySelectorAll('img.vae-output')).map(img => {
+  if (!img.complete || !img.naturalWidth) return 'not loaded';
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let h = 0;
+  for (let i = 0; i < px.length; i += 1) h = (h * 31 + px[i]) % 2147483647;
+  return canvas.width + 'x' + canvas.height + ':' + h;
+})"""
+
+
+def slider_problems(page, timeout: float = 20) -> list[str]:
+    """In each explorer, drag the first slider's handle; one of its output images must change."""
+    boxes = page.locator(".vae-explorer")
+    if boxes.count() == 0:
+        return ["no explorer widget (.vae-explorer) rendered"]
+    problems = []
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        box.scroll_into_view_if_needed(timeout=timeout * 1000)
+        handle = box.locator(".widget-slider .noUi-handle").first
+        if handle.count() == 0:
+            problems.append(f"explorer {i}: no slider rendered")
+            continue
+        readout = box.locator(".widget-slider .widget-readout").first.inner_text()
+        before = box.evaluate(_IMAGE_HASHES)
+        if not before or "not loaded" in before:
+            problems.append(f"explorer {i}: its images did not load ({before})")
+            continue
+        knob = handle.bounding_box()
+        track = box.locator(".widget-slider .noUi-base").first.bounding_box()
+        x, y = knob["x"] + knob["width"] / 2, knob["y"] + knob["height"] / 2
+        # Drag a good way towards the far end, so that even a slider of two steps moves.
+        to_right = x < track["x"] + track["width"] / 2
+        target = track["x"] + track["width"] * (0.85 if to_right else 0.15)
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(target, y, steps=8)
+        page.mouse.up()
+        try:
+            page.wait_for_function(f"([box, before]) => {{ const now = ({_IMAGE_HASHES})(box);"
+                                   f" return now.some((h, k) => h !== 'not loaded' && h !== before[k]); }}",
+                                   arg=[box.element_handle(), before], timeout=timeout * 1000,
+                                   polling=250)
+        except Exception:
+            after = box.locator(".widget-slider .widget-readout").first.inner_text()
+            problems.append(f"explorer {i}: moving the slider ({readout} -> {after}) "
+                            f"did not change its image")
+    return problems
+
+
+def concept_problems(page, timeout: float = 20) -> list[str]:
+    """Answer each concept question with its first option; the explanation must appear."""
+    questions = page.locator(".vae-concept-question")
+    if questions.count() == 0:
+        return ["no concept question widget (.vae-concept-question) rendered"]
+    problems = []
+    for i in range(questions.count()):
+        q = questions.nth(i)
+        q.scroll_into_view_if_needed(timeout=timeout * 1000)
+        q.locator("input[type=radio]").first.check(timeout=timeout * 1000)
+        q.get_by_role("button", name="Check").click(timeout=timeout * 1000)
+        feedback = q.locator(".vae-feedback")
+        try:  # the verdict, then the explanation
+            expect(feedback).to_have_text(re.compile(r"(Correct\.|not the best answer\.)\s*\S.{9,}"),
+                                          timeout=timeout * 1000)
+        except AssertionError:
+            problems.append(f"question {i}: no explanation after answering "
+                            f"(feedback: {feedback.inner_text()!r})")
+    return problems
+
+
+def progress_problems(page) -> list[str]:
+    """The training progress bar must be a finished widget bar (tqdm.auto), not text."""
+    bars = page.locator(".jp-OutputArea-output .widget-hprogress")
+    if bars.count() == 0:
+        return ["no training progress bar rendered as a widget"]
+    problems = []
+    for i in range(bars.count()):
+        row = bars.nth(i).locator("xpath=..")  # tqdm's HBox: text, bar, text
+        if "100%" not in row.inner_text():
+            problems.append(f"progress bar {i} did not reach 100%: {row.inner_text()!r}")
+    return problems
+
+
+# ---- all together ------------------------------------------------------------------
+
+def drive(notebook: Path, workdir: Path, env: dict[str, str], *, disabled_extensions=(),
+          progress: bool = True, run_timeout: float = 420) -> dict[str, list[str]]:
+    """Serve a copy of ``notebook`` from ``workdir``, run it in Chromium and check its widgets.
+
+    Leaves ``workdir/page.png`` (the page at the end, or when something failed) and
+    ``workdir/jupyterlab.log``. Returns the problems found, by check.
+    """
+    root = workdir / "root"
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(notebook, root / notebook.name)
+    log = workdir / "jupyterlab.log"
+    with jupyterlab(root, workdir / "home", env, disabled_extensions, log) as (url, token), \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            open_notebook(page, url, token, notebook.name)
+            run_all(page, run_timeout)
+            problems = {"rendering": rendering_problems(page),
+                        "concept questions": concept_problems(page),
+                        "sliders": slider_problems(page)}
+            if progress:
+                problems["progress bar"] = progress_problems(page)
+            return problems
+        finally:
+            page.screenshot(path=workdir / "page.png")
+            browser.close()

@@ -1,0 +1,103 @@
+"""The widgets in a real browser: JupyterLab driven in the system's headless Chromium.
+
+Each notebook in ``NOTEBOOKS`` is copied to a temporary folder, opened in JupyterLab
+(127.0.0.1, random token), run with Run All Cells, and then checked: every widget
+output is drawn as a widget (not as ``IntSlider(...)`` text or "Error displaying
+widget"), dragging a slider in each explorer changes its image, answering each
+concept question shows its explanation, and the training progress bar is a widget.
+A second test switches the widget extension off and requires those checks to fail.
+
+Skipped when Chromium or Playwright is missing, unless ``VAE_COURSE_REQUIRE_BROWSER=1``
+(as in CI), when that is a failure. On failure the page's screenshot and the server
+log are saved to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@dataclass(frozen=True)
+class Target:
+    notebook: str  # relative to the repository
+    fresh_cache: bool = True  # an empty model cache: the notebook trains, so check its progress bar
+
+
+# The notebooks to drive. To drive a course notebook too, add a line such as
+#     Target("solutions/05_sampling_and_interpolation.ipynb", fresh_cache=False),
+NOTEBOOKS = [
+    Target("tests/browser/widgets_demo.ipynb"),
+]
+
+
+def _need_browser():
+    """Import the driver, or skip (fail where the browser test is required) when it cannot run."""
+    required = os.environ.get("VAE_COURSE_REQUIRE_BROWSER") == "1"
+    missing = None
+    try:
+        from browser import lab
+    except ImportError as exc:
+        missing, lab = f"Playwright is not installed ({exc}); pip install playwright", None
+    if lab is not None and lab.chromium() is None:
+        missing = "Chromium is not installed; install it with `apt-get install chromium`"
+    if missing and required:
+        pytest.fail(f"{missing} (VAE_COURSE_REQUIRE_BROWSER=1 makes this an error)")
+    if missing:
+        pytest.skip(missing)
+    return lab
+
+
+def _kernel_env(cache: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MPLBACKEND", "TQDM_DISABLE", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR")}
+    if cache is not None:
+        env["VAE_COURSE_CACHE"] = str(cache)
+    return env
+
+
+def _keep_artifacts(name: str, workdir: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for item in ("page.png", "jupyterlab.log"):
+        if (workdir / item).exists():
+            shutil.copy(workdir / item, ARTIFACTS / f"{name}-{item}")
+
+
+def _drive(request, target: Target, workdir: Path, **options) -> dict[str, list[str]]:
+    lab = _need_browser()
+    env = _kernel_env(workdir / "models" if target.fresh_cache else None)
+    try:
+        return lab.drive(REPO / target.notebook, workdir, env, progress=target.fresh_cache,
+                         **options)
+    except BaseException:
+        _keep_artifacts(request.node.name, workdir)
+        raise
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("target", NOTEBOOKS, ids=lambda t: Path(t.notebook).stem)
+def test_widgets_work_in_jupyterlab(request, tmp_path, target):
+    problems = _drive(request, target, tmp_path)
+    found = [f"{check}: {p}" for check, ps in problems.items() for p in ps]
+    if found:
+        _keep_artifacts(request.node.name, tmp_path)
+    assert not found, "the widgets did not work in JupyterLab:\n" + "\n".join(found)
+
+
+@pytest.mark.browser
+def test_checks_catch_a_missing_widget_extension(request, tmp_path):
+    """With the widget extension switched off, every check above must report a problem."""
+    lab = _need_browser()
+    problems = _drive(request, NOTEBOOKS[0], tmp_path, disabled_extensions=[lab.WIDGET_MANAGER])
+    caught = {check: bool(ps) for check, ps in problems.items()}
+    if not all(caught.values()):
+        _keep_artifacts(request.node.name, tmp_path)
+    assert all(caught.values()), f"some checks passed without the widget extension: {caught}"
+    assert any("as text" in p for p in problems["rendering"]), problems["rendering"]
