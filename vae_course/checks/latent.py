@@ -1,5 +1,135 @@
-"""Checkers for the exercises of notebook 02_latent_irregularity."""
+"""Checkers for the exercises of notebook 02_latent_irregularity.
 
-from .core import Hint, call, checker, close, expect_tensor  # noqa: F401
+``interpolate_codes(z_start, z_end, steps)`` is judged by its type, shape, endpoints,
+order and even spacing on the straight line; ``nearest_distance(samples, codes)`` is
+compared with the exact nearest-neighbour distances and, when it differs, with each
+common slip (squared distances, the wrong axis, the farthest or the average code).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .core import Hint, call, checker, close, expect_tensor
 
 NOTEBOOK = "02_latent_irregularity"
+
+# ---------------------------------------------------------------- interpolate_codes
+
+_Z_START = (1.0, -2.0, 0.5)
+_Z_END = (-3.0, 4.0, 2.0)
+_STEPS = 7
+
+
+@checker("interpolate_codes", NOTEBOOK, needs=("interpolate_codes",),
+         success="both endpoints, the order, the shape and the even spacing are right.")
+def check_interpolate_codes(interpolate_codes) -> None:
+    z_start, z_end = torch.tensor(_Z_START), torch.tensor(_Z_END)  # (3,) each
+    dim = len(_Z_START)
+    path = call(interpolate_codes, z_start.clone(), z_end.clone(), _STEPS)
+    if isinstance(path, (list, tuple)):
+        raise Hint(f"you returned a Python {type(path).__name__}: return one tensor of shape "
+                   f"(steps, latent_dim), e.g. by stacking the rows (torch.stack) or, better, "
+                   f"by computing all steps at once with broadcasting.")
+    if isinstance(path, torch.Tensor) and tuple(path.shape) == (dim, _STEPS):
+        raise Hint(f"the path has shape {(dim, _STEPS)}: it should have one row per step, "
+                   f"shape (steps, latent_dim) = {(_STEPS, dim)}.")
+    if isinstance(path, torch.Tensor) and path.dim() == 2 and path.shape[1] == dim \
+            and len(path) != _STEPS:
+        raise Hint(f"interpolate_codes(z_start, z_end, steps={_STEPS}) returned {len(path)} "
+                   f"rows; expected {_STEPS}: `steps` counts every point of the path, both "
+                   f"endpoints included.")
+    path = expect_tensor(path, "the path", shape=(_STEPS, dim))
+    if close(path[0], z_end) and close(path[-1], z_start):
+        raise Hint("your path runs from z_end to z_start: it must start at z_start (t = 0) "
+                   "and end at z_end (t = 1).")
+    if not close(path[0], z_start):
+        raise Hint("the first row should be z_start exactly (t = 0). Check the weights of "
+                   "z_start and z_end: they must add up to 1 at every step.")
+    if not close(path[-1], z_end):
+        raise Hint("the last row should be z_end exactly (t = 1): include both endpoints, "
+                   "and check that the weights of z_start and z_end add up to 1.")
+    direction = z_end - z_start  # (3,)
+    offsets = path - z_start  # (steps, 3)
+    t = offsets @ direction / direction.dot(direction)  # (steps,) position along the line
+    if not close(offsets, t[:, None] * direction, atol=1e-4):
+        raise Hint("the inner points leave the straight line between z_start and z_end: "
+                   "every point should be a weighted average of the two endpoints.")
+    if not close(t, torch.linspace(0, 1, _STEPS), atol=1e-4):
+        raise Hint("the points are on the line but not evenly spaced: t should grow in "
+                   "equal steps from 0 to 1.")
+    pair = call(interpolate_codes, torch.zeros(2), torch.ones(2), 2)
+    if isinstance(pair, torch.Tensor) and tuple(pair.shape) != (2, 2):
+        raise Hint(f"for 2-D codes and steps = 2 your path has shape {tuple(pair.shape)}, "
+                   f"expected (2, 2): take the number of steps and the size of the codes "
+                   f"from the arguments, do not assume them.")
+    pair = expect_tensor(pair, "interpolate_codes(zeros(2), ones(2), 2)", shape=(2, 2))
+    if not close(pair, torch.tensor([[0.0, 0.0], [1.0, 1.0]])):
+        raise Hint("with steps = 2 the path should be just the two endpoints: check the "
+                   "case of only two steps (and 2-D codes).")
+
+
+# ---------------------------------------------------------------- nearest_distance
+
+_N, _M, _D = 6, 50, 2
+
+
+def _points() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(3)
+    samples = 3 * torch.randn(_N, _D, generator=g)  # (N, 2)
+    codes = 2 * torch.randn(_M, _D, generator=g)  # (M, 2)
+    return samples, codes
+
+
+def _slips(samples: torch.Tensor, codes: torch.Tensor) -> list[tuple[torch.Tensor, str]]:
+    d = torch.cdist(samples, codes)  # (N, M) Euclidean distances
+    l1 = (samples[:, None, :] - codes[None, :, :]).abs().sum(dim=2)  # (N, M)
+    return [
+        (d.amin(dim=1).pow(2),
+         "your distances are squared: take the square root to get Euclidean distances."),
+        (d.amax(dim=1),
+         "you returned the distance to the *farthest* code: take the nearest one."),
+        (d.mean(dim=1),
+         "you returned the average distance to all codes: take the nearest one."),
+        (l1.amin(dim=1),
+         "you used the sum of absolute differences (the L1 distance): use the Euclidean "
+         "distance, the square root of the sum of squared differences."),
+    ]
+
+
+@checker("nearest_distance", NOTEBOOK, needs=("nearest_distance",),
+         success="one Euclidean distance per sample, to its nearest code.")
+def check_nearest_distance(nearest_distance) -> None:
+    samples, codes = _points()
+    out = call(nearest_distance, samples.clone(), codes.clone())
+    if isinstance(out, (list, tuple)):
+        raise Hint(f"you returned a Python {type(out).__name__}: return one tensor of shape "
+                   f"(N,), computed for all samples at once (torch.cdist or broadcasting).")
+    if isinstance(out, torch.Tensor) and not out.is_floating_point():
+        raise Hint(f"your result has dtype {out.dtype}: those are indices of the nearest "
+                   f"codes. Return the distances themselves (values, not positions).")
+    if isinstance(out, torch.Tensor):
+        shape = tuple(out.shape)
+        if shape == (_M,):
+            raise Hint(f"your result has shape ({_M},), one value per code: take the "
+                       f"minimum over the codes, so that each sample gets one distance "
+                       f"(shape (N,) = ({_N},)).")
+        if shape in ((_N, _M), (_M, _N)):
+            raise Hint(f"your result has shape {shape}, every pairwise distance: keep only "
+                       f"the nearest code's distance for each sample.")
+        if out.numel() == 1:
+            raise Hint("your result is a single number: return one distance per sample "
+                       "(do not average or sum them).")
+    out = expect_tensor(out, "the distances", shape=(_N,))
+    expected = torch.cdist(samples, codes).amin(dim=1)  # (N,)
+    if not close(out, expected, atol=1e-4):
+        for slip, hint in _slips(samples, codes):
+            if close(out, slip, atol=1e-4):
+                raise Hint(hint)
+        raise Hint("your distances differ from the distance of each sample to its nearest "
+                   "code: compare every sample with every code, in all latent dimensions.")
+    big = call(nearest_distance, torch.zeros(3, 5), torch.ones(4, 5))  # 5-D codes
+    big = expect_tensor(big, "nearest_distance on 5-D codes", shape=(3,))
+    if not close(big, torch.full((3,), 5 ** 0.5)):
+        raise Hint("your function is right for 2-D codes but not for 5-D ones: do not "
+                   "assume two latent dimensions.")
