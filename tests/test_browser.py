@@ -100,4 +100,15 @@ def test_checks_catch_a_missing_widget_extension(request, tmp_path):
     if not all(caught.values()):
         _keep_artifacts(request.node.name, tmp_path)
     assert all(caught.values()), f"some checks passed without the widget extension: {caught}"
-    assert any("as text" in p for p in problems["rendering"]), problems["rendering"]
+    assert any("not as a widget" in p for p in problems["rendering"]), problems["rendering"]
+
+
+def test_a_missing_browser_skips_or_fails_when_required(monkeypatch):
+    lab = pytest.importorskip("browser.lab")
+    monkeypatch.setattr(lab, "chromium", lambda: None)
+    monkeypatch.delenv("VAE_COURSE_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        _need_browser()
+    monkeypatch.setenv("VAE_COURSE_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="VAE_COURSE_REQUIRE_BROWSER=1"):
+        _need_browser()

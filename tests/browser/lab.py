@@ -19,6 +19,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -129,6 +130,10 @@ def run_all(page, timeout: float = 300) -> None:
 
     Raises AssertionError with the error's name and message when a cell fails.
     """
+    # Clearing first resets the execution counts that a stored notebook comes with.
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    page.wait_for_function(f"() => ({_CELL_STATES})().cells.every(c => !c.count)",
+                           timeout=30_000, polling=250)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     deadline = time.monotonic() + timeout
     done_since = None
@@ -177,8 +182,14 @@ _RENDERING = """(fallbacks) => {
 }"""
 
 
-def rendering_problems(page) -> list[str]:
+def rendering_problems(page, timeout: float = 30) -> list[str]:
     """Widgets that show as text (``IntSlider(...)``), as an error, or not as widgets."""
+    try:  # widget views are drawn after their cell has run; give them a moment
+        page.wait_for_function("() => !Array.from(document.querySelectorAll("
+                               "'.jp-OutputArea-output')).some(n => n.innerText.includes("
+                               "'Loading widget'))", timeout=timeout * 1000, polling=250)
+    except PlaywrightTimeout:
+        pass  # reported below as outputs that are not widgets
     return page.evaluate(_RENDERING, TEXT_FALLBACKS)
 
 
@@ -203,12 +214,18 @@ def slider_problems(page, timeout: float = 20) -> list[str]:
     problems = []
     for i in range(boxes.count()):
         box = boxes.nth(i)
-        box.scroll_into_view_if_needed(timeout=timeout * 1000)
         handle = box.locator(".widget-slider .noUi-handle").first
         if handle.count() == 0:
             problems.append(f"explorer {i}: no slider rendered")
             continue
+        handle.scroll_into_view_if_needed(timeout=timeout * 1000)
         readout = box.locator(".widget-slider .widget-readout").first.inner_text()
+        try:
+            box.locator("img.vae-output").first.wait_for(timeout=timeout * 1000)
+            page.wait_for_function(f"box => ({_IMAGE_HASHES})(box).every(h => h !== 'not loaded')",
+                                   arg=box.element_handle(), timeout=timeout * 1000, polling=250)
+        except PlaywrightTimeout:
+            pass  # reported just below
         before = box.evaluate(_IMAGE_HASHES)
         if not before or "not loaded" in before:
             problems.append(f"explorer {i}: its images did not load ({before})")
@@ -228,7 +245,7 @@ def slider_problems(page, timeout: float = 20) -> list[str]:
                                    f" return now.some((h, k) => h !== 'not loaded' && h !== before[k]); }}",
                                    arg=[box.element_handle(), before], timeout=timeout * 1000,
                                    polling=250)
-        except Exception:
+        except PlaywrightTimeout:
             after = box.locator(".widget-slider .widget-readout").first.inner_text()
             problems.append(f"explorer {i}: moving the slider ({readout} -> {after}) "
                             f"did not change its image")
