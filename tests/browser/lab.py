@@ -32,6 +32,11 @@ TEXT_FALLBACKS = (r"\b(IntSlider|FloatSlider|SelectionSlider|RadioButtons|Button
                   r"|FloatProgress|IntProgress|Image|HTML|Label)\(")
 
 
+def say(message: str) -> None:
+    """A timestamped line on stdout: pytest shows them when a test fails."""
+    print(f"[browser {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
 def chromium() -> str | None:
     """The system's Chromium, or None (the test never downloads a browser)."""
     return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
@@ -125,17 +130,24 @@ def open_notebook(page, url: str, token: str, name: str, timeout: float = 120) -
     page.wait_for_function(_KERNEL_READY, timeout=timeout * 1000, polling=500)
 
 
+def _command(page, name: str) -> None:
+    """Start a JupyterLab command without waiting for it: run-all's promise settles only
+    when the last cell has run, which would make the wait below unbounded."""
+    page.evaluate(f"() => {{ window.jupyterapp.commands.execute('{name}'); }}")
+
+
 def run_all(page, timeout: float = 300) -> None:
     """Run all cells (the command of Run > Run All Cells); wait until every code cell has run.
 
     Raises AssertionError with the error's name and message when a cell fails.
     """
     # Clearing first resets the execution counts that a stored notebook comes with.
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    _command(page, "notebook:clear-all-cell-outputs")
     page.wait_for_function(f"() => ({_CELL_STATES})().cells.every(c => !c.count)",
                            timeout=30_000, polling=250)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    _command(page, "notebook:run-all-cells")
     deadline = time.monotonic() + timeout
+    reported = time.monotonic()
     done_since = None
     while True:
         state = page.evaluate(_CELL_STATES)
@@ -146,6 +158,10 @@ def run_all(page, timeout: float = 300) -> None:
         done_since = (done_since or time.monotonic()) if finished else None
         if done_since and time.monotonic() - done_since > 1.0:  # idle for a second: done
             return
+        if time.monotonic() > reported + 15:
+            reported = time.monotonic()
+            ran = sum(bool(c["count"]) for c in state["cells"])
+            say(f"{ran} of {len(state['cells'])} code cells have run; kernel {state['kernel']}")
         if time.monotonic() > deadline:
             left = sum(not c["count"] for c in state["cells"])
             raise TimeoutError(f"the notebook did not finish within {timeout} s "
@@ -303,14 +319,19 @@ def drive(notebook: Path, workdir: Path, env: dict[str, str], *, disabled_extens
             sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
         try:
+            say(f"JupyterLab is up at {url}; opening {notebook.name}")
             open_notebook(page, url, token, notebook.name)
+            say("kernel idle; running all cells")
             run_all(page, run_timeout)
+            say("all cells have run; checking the widgets")
             problems = {"rendering": rendering_problems(page),
                         "concept questions": concept_problems(page),
                         "sliders": slider_problems(page)}
             if progress:
                 problems["progress bar"] = progress_problems(page)
+            say(f"checked: {sum(map(len, problems.values()))} problems")
             return problems
         finally:
             page.screenshot(path=workdir / "page.png")
