@@ -68,9 +68,16 @@ def kills_the_kernel():
     return nb
 
 
+def kills_the_kernel_in_an_exercise():
+    nb = filled()
+    nb.cells[3].source += "\nimport os\nos._exit(1)"
+    return nb
+
+
 def missing_import():
     nb = filled(countdown="return no_such_module_xyz.countdown(n)")
     nb.cells[1].source += "\nimport no_such_module_xyz"
+    nb.cells.append(nbformat.v4.new_code_cell("exit()"))  # harmless while grading
     return nb
 
 
@@ -88,7 +95,8 @@ SUBMISSIONS = {
     "dave-90_toy.ipynb": (lambda: filled(countdown="while True: pass"), ("passed", "timed out")),
     "erin_90_toy.ipynb": (no_check_cells_and_a_wrong_answer, ("failed", "passed")),
     "frank-90_toy.ipynb": (syntax_error, ("error", "passed")),
-    "gina-90_toy.ipynb": (kills_the_kernel, ("error", "error")),
+    "gina-90_toy.ipynb": (kills_the_kernel, ("passed", "passed")),
+    "gus-90_toy.ipynb": (kills_the_kernel_in_an_exercise, ("error", "passed")),
     "hank-90_toy.ipynb": (missing_import, ("passed", "error")),
     "ivan-90_toy.ipynb": (lambda: b'{"cells": [', "not valid JSON"),
     "judy.pdf": (lambda: b"%PDF-1.4 \xff\xfe", "not a notebook"),
@@ -167,21 +175,23 @@ def test_messages_say_what_went_wrong(graded):
 
     assert "twice its input" in message("erin_90_toy.ipynb", "double")  # the checker's hint
     assert "SyntaxError" in message("frank-90_toy.ipynb", "double")
-    assert "kernel died" in message("gina-90_toy.ipynb", "countdown")
+    assert "cell 5 (`import os`) killed the kernel" in message("gina-90_toy.ipynb", "countdown")
+    assert "exercise cell 4 (`def double(x):`) killed the kernel" in message(
+        "gus-90_toy.ipynb", "double")
     assert "NameError" in message("hank-90_toy.ipynb", "countdown")
     assert "endless loop" in message("dave-90_toy.ipynb", "countdown")
 
 
 def test_table_csv_and_json_agree(graded):
     _, printed, data, rows, _, _ = graded
-    assert len(rows) == len(data["results"]) == 2 * 8 + 5
+    assert len(rows) == len(data["results"]) == 2 * 9 + 5
     assert [r["status"] for r in rows] == [r["status"] for r in data["results"]]
-    assert data["totals"] == {"passed": 7, "failed": 1, "not attempted": 3, "error": 9,
+    assert data["totals"] == {"passed": 10, "failed": 1, "not attempted": 3, "error": 8,
                               "timed out": 1}
     scores = {k.split("/")[-1]: v for k, v in data["notebooks"].items()}
     assert scores["alice-90_toy.ipynb"] == {"lesson": LESSON, "passed": 2, "checks": 2}
     assert scores["kim.ipynb"] == {"lesson": "", "passed": 0, "checks": 0}
-    assert "totals: 13 notebooks, 7 passed, 1 failed, 3 not attempted, 9 error, 1 timed out" \
+    assert "totals: 14 notebooks, 10 passed, 1 failed, 3 not attempted, 8 error, 1 timed out" \
         in printed
     assert "bob/90_toy (1).ipynb: 1/2 passed" in printed.replace("\\", "/")
 

@@ -31,11 +31,13 @@ from nbformat import NotebookNode
 from . import grader_cell
 from .checks.core import ERROR, NOT_ATTEMPTED, Exercise
 from .gradebook import NO_EXERCISE, TIMED_OUT, Row, table, write_csv, write_json
-from .notebook_exec import DEAD, NOT_RUN, CellRun, KernelSession, kernel_env
+from .notebook_exec import DEAD, CellRun, KernelSession, kernel_env
 from .notebook_exec import ERROR as CELL_ERROR
 from .student_notebook import STAMP, clear_outputs
 
 DEFAULT_TIMEOUT = 600  # seconds per cell: enough to train a course model on a slow laptop
+MAX_RESTARTS = 3  # times a notebook is run again without a cell that killed the kernel
+KILLED = "killed the kernel"  # a student cell skipped because it killed the kernel
 
 
 class SubmissionError(Exception):
@@ -156,23 +158,26 @@ def resolve(exercise: Exercise, nb: NotebookNode, runs: list[CellRun], check: Ce
             return TIMED_OUT, (f"{describe(nb, run)} {run.evalue}: an endless loop? Make sure "
                                f"your code finishes, then run the notebook top to bottom.")
     if result is not None:
-        errors = [r for r in runs if r.index in defining and r.status == CELL_ERROR]
+        errors = [r for r in runs if r.index in defining and r.status in (CELL_ERROR, KILLED)]
         if result["status"] == NOT_ATTEMPTED and errors and "not defined" in result["message"]:
             run = errors[0]
-            return ERROR, (f"the exercise {describe(nb, run)} raised {run.ename}: {run.evalue}. "
-                           f"Fix that cell and run it again.")
+            what = (f"raised {run.ename}: {run.evalue}" if run.status == CELL_ERROR
+                    else "killed the kernel (exit()? os._exit()?)")
+            return ERROR, f"the exercise {describe(nb, run)} {what}. Fix that cell and run it again."
         return result["status"], result["message"]
+    if check is not None and check.status == TIMED_OUT:
+        return TIMED_OUT, (f"checking it took longer than {timeout:.0f} s: does your function "
+                           f"finish for every input?")
+    if check is not None and check.status == DEAD:
+        return ERROR, "checking it killed the kernel: does your function call exit() or os._exit()?"
+    if check is not None and check.status == CELL_ERROR:
+        return ERROR, f"the check could not run: {check.ename}: {check.evalue}"
     dead = [r for r in runs if r.status == DEAD]
     if dead:
         return ERROR, (f"not checked: the kernel died while running {describe(nb, dead[0])}. "
                        f"Run that cell alone to see why (exit(), os._exit(), out of memory?).")
-    if check is None or check.status == NOT_RUN:
-        why = check.evalue if check else "an earlier cell stopped the notebook"
-        return (TIMED_OUT if "limit" in why or "busy" in why else ERROR), f"not checked: {why}."
-    if check.status == TIMED_OUT:
-        return TIMED_OUT, (f"checking it took longer than {timeout:.0f} s: does your function "
-                           f"finish for every input?")
-    return ERROR, f"the check could not run: {check.ename}: {check.evalue}"
+    why = check.evalue if check else "an earlier cell stopped the notebook"
+    return (TIMED_OUT if "limit" in why or "busy" in why else ERROR), f"not checked: {why}."
 
 
 def read_result(cell: NotebookNode) -> dict | None:
@@ -184,29 +189,59 @@ def read_result(cell: NotebookNode) -> dict | None:
 
 # ---- grading -----------------------------------------------------------------------
 
+def run_once(nb: NotebookNode, skip: list[int], exercises: list[Exercise], extra: str | None,
+             timeout: float, notebook_timeout: float | None, folder: Path,
+             stop_on_death: bool) -> tuple[list[tuple[str, str]], int | None]:
+    """Run the student's cells but ``skip``, then the grader's checks, on a fresh kernel.
+
+    Returns (status, message) per exercise, and the index of the student cell that
+    killed the kernel when ``stop_on_death`` (then nothing was checked).
+    """
+    n_student = len(nb.cells)
+    with KernelSession(nb, folder, timeout, notebook_timeout, kernel_env()) as kernel:
+        nb.cells.append(nbformat.v4.new_code_cell(grader_cell.SETUP))
+        kernel.run(n_student)
+        runs = []
+        for i in range(n_student):
+            runs.append(CellRun(i, KILLED) if i in skip else kernel.run(i))
+            if runs[-1].status == DEAD and stop_on_death:
+                return [], i
+        outcome = []
+        for exercise in exercises:
+            check = result = None
+            if not any(r.status == TIMED_OUT and r.index in exercise_cells(nb, exercise)[1]
+                       for r in runs):
+                nb.cells.append(nbformat.v4.new_code_cell(
+                    grader_cell.CELL.format(name=exercise.name, extra=extra)))
+                check = kernel.run(len(nb.cells) - 1)
+                result = read_result(nb.cells[-1])
+            outcome.append(resolve(exercise, nb, runs, check, result, timeout))
+    return outcome, None
+
+
 def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | None,
                    timeout: float, notebook_timeout: float | None) -> list[tuple[str, str]]:
     """(status, message) per exercise, for a submission already parsed.
 
     The notebook runs in a fresh kernel whose working folder is a new temporary folder.
+    A cell that kills the kernel (a stray ``exit()``) is skipped and the notebook run
+    again, up to :data:`MAX_RESTARTS` times, so that the rest still gets graded.
     """
     nb = copy.deepcopy(nb)
     nb.cells = [clear_outputs(c) for c in nb.cells]
-    n_student = len(nb.cells)
+    skip: list[int] = []
     with tempfile.TemporaryDirectory(prefix="vae-course-grade-") as tmp:
         nbformat.write(nb, Path(tmp) / "submission.ipynb")
-        with KernelSession(nb, Path(tmp), timeout, notebook_timeout, kernel_env()) as kernel:
-            runs = [kernel.run(i) for i in range(n_student)]
-            outcome = []
-            for exercise in exercises:
-                check = result = None
-                if not any(r.status == TIMED_OUT and r.index in exercise_cells(nb, exercise)[1]
-                           for r in runs):
-                    nb.cells.append(nbformat.v4.new_code_cell(
-                        grader_cell.CELL.format(name=exercise.name, extra=extra)))
-                    check = kernel.run(len(nb.cells) - 1)
-                    result = read_result(nb.cells[-1])
-                outcome.append(resolve(exercise, nb, runs, check, result, timeout))
+        while True:
+            outcome, killer = run_once(copy.deepcopy(nb), skip, exercises, extra, timeout,
+                                       notebook_timeout, Path(tmp), len(skip) < MAX_RESTARTS)
+            if killer is None:
+                break
+            skip.append(killer)
+    if skip:
+        cells = ", ".join(f"cell {i + 1} (`{first_line(nb, i)}`)" for i in skip)
+        note = f" Note: {cells} killed the kernel, so it was skipped."
+        outcome = [(status, message + note) for status, message in outcome]
     return outcome
 
 

@@ -31,11 +31,21 @@ from .checks import core
 
 MIME = "application/vnd.vae-course.result+json"
 
+# Run before the student's cells: IPython's exit() and quit() would end the kernel a
+# moment later, in the middle of another cell; while grading they only raise SystemExit,
+# which IPython shows as an error in that cell and survives.
+SETUP = "from vae_course.grader_cell import no_exit as exit, no_exit as quit"
+
 CELL = """\
 from vae_course.grader_cell import report as _vae_course_report
 _vae_course_report(globals(), {name!r}, {extra!r})
 del _vae_course_report
 """
+
+
+def no_exit(*args, **kwargs) -> None:
+    """Stands in for exit() and quit() while grading."""
+    raise SystemExit("exit() and quit() are ignored while grading")
 
 
 @functools.lru_cache(maxsize=8)
