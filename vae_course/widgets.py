@@ -70,6 +70,7 @@ def _range(values: np.ndarray) -> tuple[float, float]:
 
 
 def _latent_panel(name: str, model, x, labels, directions, base, class_names):
+    """One model's part of a latent explorer: (box, first picture, two sliders, decoded image)."""
     plane = latent_plane(encode_mean(model, x), directions, base)
     (a_lo, a_hi), (b_lo, b_hi) = _range(plane.coords[:, 0]), _range(plane.coords[:, 1])
     fig = Figure(figsize=(3.4, 3.4), dpi=100, layout="constrained")
@@ -125,7 +126,8 @@ def latent_explorer(models, x: torch.Tensor, labels: torch.Tensor | None = None,
     for name, model in models.items():
         box, picture, sliders, decoded = _latent_panel(name, model, x, labels, directions,
                                                       base, class_names)
-        boxes.append(box), pictures.append(picture)
+        boxes.append(box)
+        pictures.append(picture)
         controls.update({f"{name} {s.description}".strip(): s for s in sliders})
         images[name] = decoded
     label = " and ".join(n for n in models if n) or "model"
