@@ -57,11 +57,17 @@ def test_evaluate_is_reproducible_and_leaves_rng_alone():
     assert model.training  # the mode is restored
 
 
-def test_cache_miss_then_hit(tmp_path):
+def test_cache_miss_then_hit(tmp_path, monkeypatch):
     m1, h1 = train.load_or_train("ae", SMALL, QUICK, cache=tmp_path, progress=False)
     files = list(tmp_path.glob("ae-z2-*.pt"))
     assert len(files) == 1
-    m2, h2 = train.load_or_train("ae", SMALL, QUICK, cache=tmp_path, progress=False)
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cache hit must not train")
+
+    monkeypatch.setattr(train, "fit", no_training)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m2, h2 = train.load_or_train("ae", SMALL, QUICK, cache=tmp_path, progress=False)
     assert h1 == h2
     for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
         assert torch.equal(a.cpu(), b.cpu())

@@ -180,7 +180,7 @@ def _read_cache(path: Path, model: torch.nn.Module, key: dict) -> dict | None:
         return None
     try:
         entry = torch.load(path, map_location="cpu", weights_only=True)
-        if entry.get("key") != json.loads(json.dumps(key)):
+        if json.dumps(entry.get("key"), sort_keys=True) != json.dumps(key, sort_keys=True):
             raise ValueError("it was saved for different settings")
         model.load_state_dict(entry["state_dict"])
         return entry["history"]
