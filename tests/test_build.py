@@ -145,6 +145,10 @@ def test_find_leaks_finds_solution_lines_anywhere_in_the_student_notebook():
     assert find_leaks(solution, nb) == []
     nb.cells[9].source += "\n    twice = SCALE * x"
     assert find_leaks(solution, nb) == [(10, "twice = SCALE * x")]
+    nb.cells[0].source += "\nHint: `return list(range(n, 0, -1))` does it."  # inside a line
+    assert find_leaks(solution, nb)[0] == (1, "return list(range(n, 0, -1))")
+    nb.cells[5].source += "\nprint('return twice')"  # a short line counts only as a whole line
+    assert [cell for cell, _ in find_leaks(solution, nb)] == [1, 10]
 
 
 def test_put_back_restores_the_solution_code():

@@ -32,6 +32,7 @@ NOTEBOOK_METADATA_KEPT = ("kernelspec",)
 
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)\s*\(")
 _STUB_NAME = re.compile(r'raise NotImplementedError\("Exercise `(\w+)`')
+LEAK_MIN_CHARS = 15  # solution lines this long are leaks even inside a longer line
 # Lines too common to count as leaked solution code.
 _TRIVIAL = {"else:", "try:", "finally:", "pass", "return", "break", "continue", "except:",
             "except Exception:", "return None"}
@@ -216,13 +217,18 @@ def solution_lines(solution: NotebookNode) -> list[str]:
 
 
 def find_leaks(solution: NotebookNode, student: NotebookNode) -> list[tuple[int, str]]:
-    """(cell number, line) for each solution line that appears in the student notebook."""
+    """(cell number, solution line) for each solution line found in the student notebook.
+
+    A line counts when it is a whole line of a cell (indent aside) or, for lines of at
+    least :data:`LEAK_MIN_CHARS` characters, anywhere in a cell (e.g. in a markdown hint).
+    """
     secret = set(solution_lines(solution))
+    long = [line for line in secret if len(line) >= LEAK_MIN_CHARS]
     leaks = []
     for index, cell in enumerate(student.cells):
-        for line in cell.source.split("\n"):
-            if line.strip() in secret:
-                leaks.append((index + 1, line.strip()))
+        lines = {line.strip() for line in cell.source.split("\n")}
+        found = (lines & secret) | {line for line in long if line in cell.source}
+        leaks += [(index + 1, line) for line in sorted(found)]
     return leaks
 
 
