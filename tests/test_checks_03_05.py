@@ -178,6 +178,14 @@ def _bce(logits, x):
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
 
 
+def _bce_mean(logits, x):  # mean over pixels and batch: F's default reduction
+    return F.binary_cross_entropy_with_logits(logits, x)
+
+
+def _bce_sum(logits, x):  # summed over pixels and batch
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+
+
 def _loss_variant(recon_fn=_bce, combine=lambda r, k, b: r + b * k, kl_out=lambda k, b: k):
     def vae_loss(logits, x, mu, logvar, beta=1.0):
         recon, kl = recon_fn(logits, x), losses.gaussian_kl(mu, logvar)
@@ -189,10 +197,8 @@ VAE_LOSS_WRONG = {
     "beta ignored": (_loss_variant(combine=lambda r, k, b: r + k), "beta (here 2.5) is ignored"),
     "beta on recon": (_loss_variant(combine=lambda r, k, b: b * r + k),
                       "beta multiplies the reconstruction"),
-    "recon mean over pixels": (_loss_variant(recon_fn=lambda l, x: F.binary_cross_entropy_with_logits(
-        l, x)), "averaged over the pixels"),
-    "recon summed over batch": (_loss_variant(recon_fn=lambda l, x: F.binary_cross_entropy_with_logits(
-        l, x, reduction="sum")), "summed over the batch"),
+    "recon mean over pixels": (_loss_variant(recon_fn=_bce_mean), "averaged over the pixels"),
+    "recon summed over batch": (_loss_variant(recon_fn=_bce_sum), "summed over the batch"),
     "sigmoid twice": (_loss_variant(recon_fn=lambda l, x: _bce(torch.sigmoid(l), x)), "sigmoid"),
     "recon sign": (_loss_variant(recon_fn=lambda l, x: -_bce(l, x)), "recon is negative"),
     "missing KL": (_loss_variant(combine=lambda r, k, b: r), "KL term is missing"),
@@ -202,8 +208,8 @@ VAE_LOSS_WRONG = {
     "plain loss": (lambda l, x, mu, lv, beta=1.0: losses.vae_loss(l, x, mu, lv, beta).loss,
                    "three values"),
     "returns None": (lambda l, x, mu, lv, beta=1.0: None, "None"),
-    "detached loss": (lambda l, x, mu, lv, beta=1.0: LossParts(*(p.detach() for p in losses.vae_loss(
-        l, x, mu, lv, beta))), "no gradient"),
+    "detached loss": (lambda l, x, mu, lv, beta=1.0: LossParts(
+        *(p.detach() for p in losses.vae_loss(l, x, mu, lv, beta))), "no gradient"),
     "wrong kl": (_loss_variant(kl_out=lambda k, b: k + 1), "kl does not match"),
 }
 

@@ -96,7 +96,8 @@ def check_interpolate(interpolate) -> None:
     t = ((path - z0) @ direction) / direction.dot(direction)  # (steps,) position along the line
     if not close(path, z0 + t[:, None] * direction, atol=1e-4):
         raise Hint("the rows of your path leave the straight line between z0 and z1: this "
-                   "exercise is linear interpolation: every row lies on the segment from z0 to z1.")
+                   "exercise is linear interpolation, so every row lies on the segment "
+                   "from z0 to z1.")
     if not close(t, torch.linspace(0, 1, steps), atol=1e-4):
         raise Hint("the steps are not evenly spaced: the weights t should go from 0 to 1 in "
                    "equal steps.")
