@@ -31,10 +31,12 @@ class Target:
     fresh_cache: bool = True  # an empty model cache: the notebook trains, so check its progress bar
 
 
-# The notebooks to drive. To drive a course notebook too, add a line such as
-#     Target("solutions/05_sampling_and_interpolation.ipynb", fresh_cache=False),
+# The notebooks to drive: a small fixture with one of each widget (it trains, so its
+# progress bar shows), and the course notebook with the latent and interpolation
+# explorers and concept questions, on the shared model cache.
 NOTEBOOKS = [
     Target("tests/browser/widgets_demo.ipynb"),
+    Target("solutions/05_sampling_and_interpolation.ipynb", fresh_cache=False),
 ]
 
 

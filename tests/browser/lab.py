@@ -159,6 +159,19 @@ _IMAGE_HASHES = """(box) => Array.from(box.querySelectorAll('img.vae-output')).m
 })"""
 
 
+def _settle(element, timeout: float) -> bool:
+    """Wait until an element stays put: cells above it may still be growing as they render."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        element.scroll_into_view_if_needed(timeout=timeout * 1000)
+        now = element.bounding_box()
+        if now is not None and now == last:
+            return True
+        last = now
+        time.sleep(0.4)
+    return False
+
+
 def slider_problems(page, timeout: float = 20) -> list[str]:
     """In each explorer, drag the first slider's handle; one of its output images must change."""
     boxes = page.locator(".vae-explorer")
@@ -172,6 +185,9 @@ def slider_problems(page, timeout: float = 20) -> list[str]:
             problems.append(f"explorer {i}: no slider rendered")
             continue
         handle.scroll_into_view_if_needed(timeout=timeout * 1000)
+        if not _settle(handle, timeout):
+            problems.append(f"explorer {i}: its slider never came to rest on the page")
+            continue
         readout = box.locator(".widget-slider .widget-readout").first.inner_text()
         try:
             box.locator("img.vae-output").first.wait_for(timeout=timeout * 1000)
