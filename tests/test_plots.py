@@ -38,11 +38,15 @@ def test_every_plot_returns_a_figure_and_draws_into_a_given_ax():
 
 
 def test_image_grid_shows_the_pixels():
-    x = torch.zeros(1, 784)
-    x[0, :28] = 1.0  # top row white
-    fig = plots.image_grid(x, nrow=1)
-    img = fig.axes[0].images[0].get_array()
+    x = torch.zeros(2, 784)
+    x[0, :28] = 1.0  # the first image's top row is ink
+    fig = plots.image_grid(x, nrow=2)
+    img = fig.axes[0].images[0].get_array()  # (32, 62): two 28 x 28 images, padding 2
+    assert img.shape == (32, 62)
     assert np.isclose(img[2, 2:30].mean(), 1.0) and np.isclose(img[5, 2:30].mean(), 0.0)
+    assert np.isclose(img[2, 32:60].mean(), 0.0)  # the second image has no ink
+    one = plots.image_grid(x[:1], nrow=1).axes[0].images[0].get_array()
+    assert one.shape == (28, 28) and np.isclose(one[0].mean(), 1.0)  # one image: no padding
 
 
 def test_latent_grid_decodes_requested_points():

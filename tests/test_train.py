@@ -120,3 +120,25 @@ def test_bad_train_config_is_refused():
         train.TrainConfig(epochs=0)
     with pytest.raises(ValueError):
         train.course_model("gan")
+
+
+def test_adam_is_fused_where_torch_has_the_kernel():
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    opt = train.adam(params, 1e-3)
+    assert isinstance(opt, torch.optim.Adam) and opt.defaults["lr"] == 1e-3
+    major, minor = (int(v) for v in torch.__version__.split(".")[:2])
+    if (major, minor) >= (2, 4):
+        assert opt.defaults["fused"] is True
+
+
+def test_adam_falls_back_to_plain_adam_without_a_fused_kernel(monkeypatch):
+    real = torch.optim.Adam
+
+    def no_fused(params, lr, fused=None):
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be on a supported device")
+        return real(params, lr=lr)
+
+    monkeypatch.setattr(torch.optim, "Adam", no_fused)
+    opt = train.adam([torch.nn.Parameter(torch.zeros(3))], 1e-3)
+    assert isinstance(opt, real) and not opt.defaults.get("fused")
