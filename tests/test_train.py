@@ -142,3 +142,23 @@ def test_adam_falls_back_to_plain_adam_without_a_fused_kernel(monkeypatch):
     monkeypatch.setattr(torch.optim, "Adam", no_fused)
     opt = train.adam([torch.nn.Parameter(torch.zeros(3))], 1e-3)
     assert isinstance(opt, real) and not opt.defaults.get("fused")
+
+
+def test_on_epoch_sees_each_finished_epoch_and_does_not_change_training():
+    x = torch.rand(1024, 784)
+    seen = []
+
+    def on_epoch(epoch, history):
+        seen.append((epoch, len(history["loss"]), len(history["test_loss"])))
+        torch.randn(100)  # work in between must not disturb the run's own randomness...
+
+    runs = []
+    for hook in (None, on_epoch):
+        train.set_seed(0)
+        model = VAE(SMALL)
+        h = train.fit(model, x, epochs=3, batch_size=256, x_test=x[:256], progress=False,
+                      on_epoch=hook)
+        runs.append(h["loss"])
+    assert seen == [(1, 1, 1), (2, 2, 2), (3, 3, 3)]
+    assert runs[0] == runs[1]  # ...so the run is the same with and without the hook
+    assert not model.training

@@ -113,12 +113,16 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int = 10,
         x_test: torch.Tensor | None = None, progress: bool = True,
         desc: str = "training", y_train: torch.Tensor | None = None,
         y_test: torch.Tensor | None = None, loss_fn: LossFn | None = None,
+        on_epoch: Callable[[int, dict], None] | None = None,
         ) -> dict[str, list[float]]:
     """Train ``model`` with Adam on ``x_train`` (N, 784); return the history of the loss parts.
 
     Works for the autoencoder (reconstruction only) and the VAE (recon + beta * kl).
     Batches are taken by indexing ``x_train`` on the model's device. Another model
     (a classifier, say) passes ``loss_fn(model, x, y) -> LossParts`` and labels.
+    ``on_epoch(epoch, history)``, if given, is called after each epoch (numbered from 1),
+    outside the timed part and with the random state restored afterwards: to plot as
+    training goes, or to do other work in between.
 
     Returns:
         dict of lists, one entry per epoch: ``loss``, ``recon``, ``kl`` (training
@@ -159,6 +163,11 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int = 10,
                 history.setdefault(f"test_{key}", []).append(value)
             postfix["test"] = f"{history['test_loss'][-1]:.1f}"
         bar.set_postfix(postfix)
+        if on_epoch is not None:  # its own random draws must not change this run's noise
+            model.eval()
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                on_epoch(epoch + 1, history)
+            model.train()
     bar.close()
     model.eval()
     return history
