@@ -3,6 +3,7 @@
 
     python3 course.py lab     # open JupyterLab on the first notebook
     python3 course.py test    # run the whole test suite (extra arguments go to pytest)
+    python3 course.py bench   # run the training-speed benchmark (extra arguments go to it)
 
 The first run makes a virtual environment in .venv and installs the course into it
 (a few minutes); later runs start at once. Delete .venv to start again from scratch.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("VAE_COURSE_VENV", HERE / ".venv"))
-EXTRAS = {"lab": "", "test": "[test]"}
+EXTRAS = {"lab": "", "test": "[test]", "bench": ""}
 
 
 def venv_python() -> Path:
@@ -81,6 +82,8 @@ def main(argv: list[str]) -> int:
     py = setup(EXTRAS[command])
     if command == "lab":
         return subprocess.call([str(py), "-m", "vae_course", "lab", *rest], cwd=HERE)
+    if command == "bench":
+        return subprocess.call([str(py), str(HERE / "benchmarks" / "train_speed.py"), *rest], cwd=HERE)
     ensure_chromium()
     return subprocess.call([str(py), "-m", "pytest", *rest], cwd=HERE)
 

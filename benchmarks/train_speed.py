@@ -242,11 +242,14 @@ def plot(results: dict, path: Path) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--threads", type=int, default=torch.get_num_threads())
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--skip-notebooks", action="store_true")
-    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    p.add_argument("--epochs", type=int, default=10, help="epochs of each path (default 10)")
+    p.add_argument("--threads", type=int, default=torch.get_num_threads(),
+                   help="torch threads for both paths (default: what torch uses here)")
+    p.add_argument("--seed", type=int, default=1, help="seed of both runs (default 1)")
+    p.add_argument("--skip-notebooks", action="store_true",
+                   help="do not time the solution notebooks")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results",
+                   help="folder for train_speed.json and train_speed.png")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)

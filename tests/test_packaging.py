@@ -4,8 +4,11 @@ import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import yaml
+
+REPO = Path(__file__).resolve().parent.parent
 
 # conda-forge spells a few packages differently from PyPI
 CONDA_NAMES = {"torch": "pytorch"}
@@ -73,3 +76,28 @@ def test_data_command_reports_missing_data(tmp_path):
                           "--root", str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 1
     assert str(tmp_path) in out.stderr and "Traceback" not in out.stderr
+
+
+def _course_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course_script", REPO / "course.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_course_script_dispatches_its_three_commands(monkeypatch, capsys):
+    course = _course_script()
+    calls = []
+    monkeypatch.setattr(course, "setup", lambda extra: Path("/venv/bin/python"))
+    monkeypatch.setattr(course, "ensure_chromium", lambda: None)
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd=None: calls.append(cmd) or 0)
+    assert course.main(["lab", "--no-browser"]) == 0
+    assert course.main(["test", "-k", "losses"]) == 0
+    assert course.main(["bench", "--epochs", "2"]) == 0
+    assert calls[0][1:] == ["-m", "vae_course", "lab", "--no-browser"]
+    assert calls[1][1:] == ["-m", "pytest", "-k", "losses"]
+    assert calls[2][1] == str(REPO / "benchmarks" / "train_speed.py") and calls[2][2:] == ["--epochs", "2"]
+    assert course.main([]) == 2 and course.main(["serve"]) == 2
+    assert "course.py bench" in capsys.readouterr().out
