@@ -101,3 +101,17 @@ def test_course_script_dispatches_its_three_commands(monkeypatch, capsys):
     assert calls[2][1] == str(REPO / "benchmarks" / "train_speed.py") and calls[2][2:] == ["--epochs", "2"]
     assert course.main([]) == 2 and course.main(["serve"]) == 2
     assert "course.py bench" in capsys.readouterr().out
+
+
+def test_lab_allows_root_only_when_running_as_root(monkeypatch, capsys):
+    from vae_course import cli
+
+    for uid, expected in ((0, True), (1000, False)):
+        monkeypatch.setattr(cli.os, "geteuid", lambda uid=uid: uid, raising=False)
+        assert cli.main(["lab", "--dry-run", "--port", "8890"]) == 0
+        out = capsys.readouterr()
+        assert ("--allow-root" in out.out) is expected, (uid, out.out)
+        assert "--port 8890" in out.out and out.out.rstrip().endswith("notebooks/01_autoencoder.ipynb")
+    monkeypatch.setattr(cli.os, "geteuid", lambda: 0, raising=False)
+    cli.main(["lab", "--dry-run", "--allow-root"])
+    assert capsys.readouterr().out.count("--allow-root") == 1  # not twice

@@ -45,6 +45,10 @@ def _add_lab(p: argparse.ArgumentParser) -> None:
     p.epilog = "Other options (e.g. --port 8890 --no-browser) are passed on to JupyterLab."
 
 
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
 def _run_lab(args) -> int:
     from . import data
 
@@ -64,6 +68,10 @@ def _run_lab(args) -> int:
             print(f"warning: {exc}", file=sys.stderr)
     cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}",
            *args.jupyter_args, args.notebook]
+    if _is_root() and not any("allow-root" in a or "allow_root" in a for a in args.jupyter_args):
+        # Containers and cloud machines often log in as root, where JupyterLab refuses to start.
+        print("note: running as root, so JupyterLab is started with --allow-root", file=sys.stderr)
+        cmd.insert(4, "--allow-root")
     if args.dry_run:
         print(" ".join(cmd))
         return 0
