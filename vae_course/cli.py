@@ -66,12 +66,13 @@ def _run_lab(args) -> int:
             data.ensure("mnist")
         except data.DataError as exc:  # the course still opens; the notebooks will say it again
             print(f"warning: {exc}", file=sys.stderr)
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}",
-           *args.jupyter_args, args.notebook]
+    as_root = []
     if _is_root() and not any("allow-root" in a or "allow_root" in a for a in args.jupyter_args):
         # Containers and cloud machines often log in as root, where JupyterLab refuses to start.
         print("note: running as root, so JupyterLab is started with --allow-root", file=sys.stderr)
-        cmd.insert(4, "--allow-root")
+        as_root = ["--allow-root"]
+    cmd = [sys.executable, "-m", "jupyter", "lab", *as_root, f"--ServerApp.root_dir={root}",
+           *args.jupyter_args, args.notebook]
     if args.dry_run:
         print(" ".join(cmd))
         return 0

@@ -97,9 +97,8 @@ def adam(params, lr: float) -> torch.optim.Optimizer:
     """Adam, with the fused kernel where this torch and device have one.
 
     The fused step is one pass over the parameters instead of a dozen small ops per
-    tensor; on a 2-core CPU it makes a course epoch about 20% faster, and it does not
-    slow down on the tiny (denormal) moments that MNIST's always-black border pixels
-    leave in Adam's state. Older torch (< 2.4 on the CPU) falls back to plain Adam.
+    tensor; on a 2-core CPU it makes a course epoch about 20% faster. Older torch
+    (< 2.4 on the CPU) falls back to plain Adam.
     """
     params = list(params)
     try:

@@ -184,7 +184,6 @@ def slider_problems(page, timeout: float = 20) -> list[str]:
         if handle.count() == 0:
             problems.append(f"explorer {i}: no slider rendered")
             continue
-        handle.scroll_into_view_if_needed(timeout=timeout * 1000)
         if not _settle(handle, timeout):
             problems.append(f"explorer {i}: its slider never came to rest on the page")
             continue
