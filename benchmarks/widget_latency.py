@@ -10,9 +10,9 @@ import time
 import torch
 
 from vae_course import data
-from vae_course.explorers import decode_point
+from vae_course.interactive.explorers import decode_point
 from vae_course.train import course_model
-from vae_course.widgets import latent_explorer
+from vae_course.interactive import latent_explorer
 
 
 def per_call_ms(fn, n: int = 300) -> tuple[float, float]:

@@ -9,8 +9,8 @@ import pytest
 from fixtures.toy_lesson import LESSON, toy_solution, write_toy
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from vae_course import cli
-from vae_course.student_notebook import (
+from vae_course.tools import cli
+from vae_course.tools.student_notebook import (
     BEGIN, END, STAMP, MarkerError, Region, clean_cell_metadata, clean_notebook_metadata,
     clear_outputs, enclosing_function, find_leaks, find_regions, is_edited, put_back,
     reject_markers_outside_code, replace_regions, solution_lines, student_notebook, stub_lines)

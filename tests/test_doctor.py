@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vae_course import cli, doctor
+from vae_course.tools import cli, doctor
 from vae_course.data import raw_files
 
 DATA = os.environ.get("VAE_COURSE_DATA")

@@ -17,9 +17,9 @@ import nbformat
 import pytest
 from fixtures.toy_lesson import CHECKS, LESSON, toy_solution
 
-from vae_course import cli, grade, grader_cell
+from vae_course.tools import cli, grade, grader_cell
 from vae_course.checks import core, exercises_for
-from vae_course.student_notebook import STAMP, put_back, stub_name, student_notebook
+from vae_course.tools.student_notebook import STAMP, put_back, stub_name, student_notebook
 
 TIMEOUT = "20"  # seconds per cell: the toy cells take milliseconds, a loop never ends
 
@@ -292,7 +292,7 @@ def test_grading_a_real_lesson(tmp_path):
 # ---- running cells: timeouts, a stuck kernel, a dead kernel ------------------------
 
 def run_cells(tmp_path, sources, **limits):
-    from vae_course.notebook_exec import KernelSession
+    from vae_course.tools.notebook_exec import KernelSession
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     with KernelSession(nb, tmp_path, **limits) as kernel:
@@ -309,7 +309,7 @@ def test_a_cell_past_its_timeout_is_stopped_and_the_next_cells_run(tmp_path):
 
 
 def test_a_kernel_that_ignores_interrupts_stops_the_run(tmp_path, monkeypatch):
-    monkeypatch.setattr("vae_course.notebook_exec.PROBE_TIMEOUT", 2)
+    monkeypatch.setattr("vae_course.tools.notebook_exec.PROBE_TIMEOUT", 2)
     runs, _ = run_cells(tmp_path, ["import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                    "while True: pass", "print(1)"], cell_timeout=2)
     assert [status for status, _ in runs] == ["timed out", "not run"]

@@ -104,7 +104,7 @@ def test_course_script_dispatches_its_three_commands(monkeypatch, capsys):
 
 
 def test_lab_allows_root_only_when_running_as_root(monkeypatch, capsys):
-    from vae_course import cli
+    from vae_course.tools import cli
 
     for uid, expected in ((0, True), (1000, False)):
         monkeypatch.setattr(cli.os, "geteuid", lambda uid=uid: uid, raising=False)

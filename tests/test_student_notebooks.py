@@ -20,9 +20,9 @@ import nbformat
 import pytest
 from fixtures.toy_lesson import LESSON, toy_solution
 
-from vae_course import cli
-from vae_course.notebook_exec import ERROR, OK, KernelSession
-from vae_course.student_notebook import (cells_with_outputs, find_leaks, put_back, stub_name,
+from vae_course.tools import cli
+from vae_course.tools.notebook_exec import ERROR, OK, KernelSession
+from vae_course.tools.student_notebook import (cells_with_outputs, find_leaks, put_back, stub_name,
                                          student_notebook)
 
 REPO = Path(__file__).resolve().parent.parent

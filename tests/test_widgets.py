@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_course import explorers as ex
-from vae_course import raster, widgets
+from vae_course.interactive import explorers as ex
+from vae_course.interactive import raster, widgets
 from vae_course.models import VAE, Autoencoder, ModelConfig
 from vae_course.train import TrainConfig
 

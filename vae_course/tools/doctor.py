@@ -133,7 +133,7 @@ def software() -> list[Finding]:
         found[-1].problem, found[-1].fix = ("Python 3.10 or newer is needed",
                                             "install a newer Python and run `python3 course.py lab`.")
     course = version_of("vae-course")
-    found.append(Finding("vae-course", f"{course or 'not installed'} ({Path(__file__).parent})"))
+    found.append(Finding("vae-course", f"{course or 'not installed'} ({Path(__file__).resolve().parents[1]})"))
     torch_v, vision_v = version_of("torch"), version_of("torchvision")
     found.append(Finding("torch", f"{torch_v or 'missing'}, {accelerator()}"))
     found.append(Finding("torchvision", vision_v or "missing"))
@@ -194,7 +194,7 @@ def kernel() -> Finding:
 def data_findings(root: str | None = None) -> list[Finding]:
     """Where the data is, and whether each data set's files check out (read-only)."""
     try:
-        from . import data
+        from .. import data
     except Exception as exc:  # torch broken: the data module needs it
         return [Finding("data", "not checked", f"vae_course.data cannot be imported ({exc})",
                         "fix torch first (see above).")]
@@ -223,7 +223,7 @@ def data_findings(root: str | None = None) -> list[Finding]:
 def cache_finding(folder: str | None = None) -> Finding:
     """The model cache: where, how full, and whether it can be written (read-only check)."""
     try:
-        from .train import ENV_CACHE, cache_dir
+        from ..train import ENV_CACHE, cache_dir
     except Exception as exc:
         return Finding("model cache", "not checked", f"vae_course.train cannot be imported ({exc})",
                        "fix torch first (see above).")

@@ -17,11 +17,11 @@ FIRST_NOTEBOOK = "notebooks/01_autoencoder.ipynb"
 
 # subcommand -> (module, one-line help)
 COMMANDS = {
-    "lab": ("vae_course.cli", "open the course in JupyterLab on the first notebook"),
-    "data": ("vae_course.cli", "fetch MNIST / Fashion-MNIST if missing, and verify the files"),
-    "build": ("vae_course.build", "generate the student notebooks from solutions/"),
-    "grade": ("vae_course.grade", "grade submitted notebooks and print a table"),
-    "doctor": ("vae_course.doctor", "print a report on this installation, with fixes"),
+    "lab": ("vae_course.tools.cli", "open the course in JupyterLab on the first notebook"),
+    "data": ("vae_course.tools.cli", "fetch MNIST / Fashion-MNIST if missing, and verify the files"),
+    "build": ("vae_course.tools.build", "generate the student notebooks from solutions/"),
+    "grade": ("vae_course.tools.grade", "grade submitted notebooks and print a table"),
+    "doctor": ("vae_course.tools.doctor", "print a report on this installation, with fixes"),
 }
 
 
@@ -32,7 +32,7 @@ def course_dir(start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "solutions").is_dir() and (folder / "notebooks").is_dir():
             return folder
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 # ---- lab ---------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def _is_root() -> bool:
 
 
 def _run_lab(args) -> int:
-    from . import data
+    from .. import data
 
     root = course_dir()
     if not args.notebook.endswith(".ipynb"):  # the value of a JupyterLab option, e.g. --port 8890
@@ -88,7 +88,7 @@ def _add_data(p: argparse.ArgumentParser) -> None:
 
 
 def _run_data(args) -> int:
-    from . import data
+    from .. import data
 
     names = list(data.DATASETS) if args.dataset == "all" else [args.dataset]
     status = 0

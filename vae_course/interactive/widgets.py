@@ -6,8 +6,8 @@
 * :func:`beta_explorer` - a slider over VAEs trained with different beta;
 * :func:`reparam_sampler` - samples z = mu + std * eps as mu and logvar move.
 
-The pure functions they call live in :mod:`vae_course.explorers` and
-:mod:`vae_course.questions`; tests call those without a browser. Every widget
+The pure functions they call live in :mod:`vae_course.interactive.explorers` and
+:mod:`vae_course.interactive.questions`; tests call those without a browser. Every widget
 carries a static picture (or text) of its first state, which is what a page that
 cannot run widgets (GitHub, nbviewer, a PDF) shows in its place.
 """
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from . import plots
+from .. import plots
 from .explorers import (beta_summary, decode_point, direction_point, encode_mean,
                         interpolation_frames, latent_plane, reparam_samples)
 from .questions import WIDGET_VIEW, ConceptQuestion, Feedback, concept_question
@@ -115,7 +115,7 @@ def latent_explorer(models, x: torch.Tensor, labels: torch.Tensor | None = None,
         x (Tensor): images (N, 784) whose codes are drawn (a few thousand are plenty).
         labels (Tensor): their classes (N,), to colour the scatter.
         directions, base: for a latent with more than 2 dimensions, the sliders move
-            ``z = base + a * d1 + b * d2``; see :func:`vae_course.explorers.latent_plane`.
+            ``z = base + a * d1 + b * d2``; see :func:`vae_course.interactive.explorers.latent_plane`.
 
     Returns:
         :class:`Explorer` with ``controls`` ``"<name> z1"``/``"<name> z2"`` (``a``/``b``
@@ -217,7 +217,7 @@ def beta_explorer(models: dict[float, torch.nn.Module], x: torch.Tensor,
     """A slider over VAEs trained with different beta: their codes, samples and loss split.
 
     Args:
-        models: ``{beta: trained VAE}``, e.g. from :func:`vae_course.explorers.beta_models`.
+        models: ``{beta: trained VAE}``, e.g. from :func:`vae_course.interactive.explorers.beta_models`.
         x (Tensor): images (N, 784) to encode and measure on (a few thousand test images).
         labels (Tensor): their classes, to colour the codes.
         n_samples (int): prior samples decoded per model.

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .checks.core import ERROR, FAILED, NOT_ATTEMPTED, PASSED
+from ..checks.core import ERROR, FAILED, NOT_ATTEMPTED, PASSED
 
 TIMED_OUT = "timed out"
 STATUSES = (PASSED, FAILED, NOT_ATTEMPTED, ERROR, TIMED_OUT)

@@ -1,6 +1,6 @@
 """The computations behind the interactive explorers, as pure functions.
 
-Each explorer in :mod:`vae_course.widgets` only wires sliders to one of these, so
+Each explorer in :mod:`vae_course.interactive.widgets` only wires sliders to one of these, so
 everything an explorer shows can be computed (and tested) without a browser:
 
 * :func:`decode_point` and :func:`direction_point` - the latent explorer;
@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .data import IMAGE_SIDE
-from .train import COURSE_MODELS, TrainConfig, evaluate, load_or_train
+from ..data import IMAGE_SIDE
+from ..train import COURSE_MODELS, TrainConfig, evaluate, load_or_train
 
 
 # ---- latent space ------------------------------------------------------------------

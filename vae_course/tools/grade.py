@@ -29,7 +29,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import grader_cell
-from .checks.core import ERROR, NOT_ATTEMPTED, Exercise
+from ..checks.core import ERROR, NOT_ATTEMPTED, Exercise
 from .gradebook import NO_EXERCISE, TIMED_OUT, Row, table, write_csv, write_json
 from .notebook_exec import DEAD, CellRun, KernelSession, kernel_env
 from .notebook_exec import ERROR as CELL_ERROR
@@ -61,7 +61,7 @@ def submissions(paths: list[Path]) -> list[Path]:
 
 def known_lessons(exercises: dict[str, Exercise]) -> list[str]:
     """Every lesson: one per module of ``vae_course.checks``, plus those of ``exercises``."""
-    from . import checks
+    from .. import checks
 
     lessons = {e.notebook for e in exercises.values()}
     for info in pkgutil.iter_modules(checks.__path__):
@@ -297,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from .checks import EXERCISES
+    from ..checks import EXERCISES
 
     files = submissions(args.paths)
     if not files:

@@ -2,7 +2,7 @@
 
 After a submission's own cells have run, the grader appends one cell per exercise:
 
-    from vae_course.grader_cell import report as _vae_course_report
+    from vae_course.tools.grader_cell import report as _vae_course_report
     _vae_course_report(globals(), "reparameterize", "/path/to/private_checks.py")
 
 which runs the exercise's checker on the notebook's globals and displays the result
@@ -27,17 +27,17 @@ import functools
 import importlib.util
 from pathlib import Path
 
-from .checks import core
+from ..checks import core
 
 MIME = "application/vnd.vae-course.result+json"
 
 # Run before the student's cells: IPython's exit() and quit() would end the kernel a
 # moment later, in the middle of another cell; while grading they only raise SystemExit,
 # which IPython shows as an error in that cell and survives.
-SETUP = "from vae_course.grader_cell import no_exit as exit, no_exit as quit"
+SETUP = "from vae_course.tools.grader_cell import no_exit as exit, no_exit as quit"
 
 CELL = """\
-from vae_course.grader_cell import report as _vae_course_report
+from vae_course.tools.grader_cell import report as _vae_course_report
 _vae_course_report(globals(), {name!r}, {extra!r})
 del _vae_course_report
 """
