@@ -2,7 +2,12 @@
 
 Use them in the cell right after an exercise, e.g. ``check_reparameterize(reparameterize)``.
 The grader finds every exercise in :data:`EXERCISES` and runs it on a student's namespace.
+Every module of this package is imported here, so a new module of checkers registers
+its exercises without an edit to this file.
 """
+
+import importlib
+import pkgutil
 
 from .core import EXERCISES, Exercise, Hint, Result, checker  # noqa: F401
 
@@ -11,5 +16,10 @@ def exercises_for(notebook: str) -> list[Exercise]:
     """The exercises of one notebook (e.g. "03_reparameterization"), in the order registered."""
     return [e for e in EXERCISES.values() if e.notebook == notebook]
 
-# Importing the modules registers their exercises in EXERCISES.
-from . import autoencoder, kl, latent, reparameterization, sampling  # noqa: E402,F401
+
+# Importing the modules registers their exercises in EXERCISES (in name order, so that
+# the order of a notebook's exercises is the order of their checkers in its module).
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
+    if _info.name != "core":
+        importlib.import_module(f"{__name__}.{_info.name}")
+del _info
