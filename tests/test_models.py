@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vae_course.models import VAE, Autoencoder, DigitClassifier, ModelConfig, build
+from vae_course.models import VAE, Autoencoder, DigitClassifier, ModelConfig, build, device_of
 
 
 def test_reference_vae_shapes_and_sizes():
@@ -46,7 +46,7 @@ def test_decoder_returns_logits_not_probabilities():
 def test_config_validation_and_build():
     with pytest.raises(ValueError):
         ModelConfig(latent_dim=0)
-    with pytest.raises(ValueError, match="'ae' or 'vae'"):
+    with pytest.raises(ValueError, match=r"unknown model kind 'gan'.*'ae'.*'vae'"):
         build("gan", ModelConfig())
     assert isinstance(build("vae", ModelConfig()), VAE)
     assert DigitClassifier()(torch.rand(3, 784)).shape == (3, 10)
@@ -57,3 +57,11 @@ def test_runs_on_cuda():
     m = VAE(latent_dim=2).cuda()
     logits, mu, logvar = m(torch.rand(3, 784, device="cuda"))
     assert logits.is_cuda
+
+
+def test_device_of_a_model_its_bound_methods_and_a_plain_function():
+    m = VAE(latent_dim=2).to("meta")
+    assert device_of(m) == device_of(m.decode) == torch.device("meta")
+    assert device_of(lambda z: z) == torch.device("cpu")
+    assert device_of(torch.nn.Identity()) == torch.device("cpu")  # no parameters
+    assert device_of(torch.nn.BatchNorm1d(2, affine=False).to("meta")).type == "meta"  # buffers

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from . import data as data_mod
 from .losses import LossParts
-from .models import DigitClassifier
+from .models import DigitClassifier, device_of
 from .train import TrainConfig, cache_dir, cached, fit, get_device, set_seed
 
 CLASSIFIER = TrainConfig(epochs=3, batch_size=128, lr=2e-3)
@@ -49,10 +49,18 @@ def load_classifier(dataset: str = "mnist", *, device=None, cache=None, root=Non
 @torch.no_grad()
 def confidence(classifier: torch.nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     """The classifier's top softmax probability for each image in ``x`` (N, 784) in [0, 1]: (N,)."""
-    device = next(classifier.parameters()).device
+    device = device_of(classifier)
     out = [F.softmax(classifier(x[i:i + batch_size].to(device)), dim=1).amax(dim=1).cpu()
            for i in range(0, len(x), batch_size)]
     return torch.cat(out)
+
+
+@torch.no_grad()
+def predict(classifier: torch.nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """The class the classifier picks for each image in ``x`` (N, 784): (N,) int64 on the CPU."""
+    device = device_of(classifier)
+    return torch.cat([classifier(x[i:i + batch_size].to(device)).argmax(dim=1).cpu()
+                      for i in range(0, len(x), batch_size)])
 
 
 def confident_share(classifier: torch.nn.Module, x: torch.Tensor, threshold: float = 0.9) -> float:

@@ -131,6 +131,22 @@ class DigitClassifier(nn.Module):
         return self.net(_flat(x, self.input_dim))
 
 
+def device_of(model) -> torch.device:
+    """Where ``model`` computes: the device of its parameters.
+
+    Accepts a module or one of its bound methods (``model.decode``), so a function given
+    either can move its inputs there. A plain function has no parameters to go by: its
+    inputs stay on the CPU.
+    """
+    owner = getattr(model, "__self__", model)  # a bound method: the module it belongs to
+    if isinstance(owner, nn.Module):
+        for tensor in owner.parameters():
+            return tensor.device
+        for tensor in owner.buffers():
+            return tensor.device
+    return torch.device("cpu")
+
+
 MODELS = {"ae": Autoencoder, "vae": VAE}
 
 

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from torchvision.utils import make_grid
 
 from .data import images as as_images
+from .models import device_of
 
 
 def _enable_notebook_display() -> None:
@@ -96,12 +97,21 @@ def latent_scatter(z: torch.Tensor, labels: torch.Tensor | None = None, ax=None,
     return fig
 
 
+def _decoder(decode):
+    # A model stands for its decode method; either way, inputs go to its device.
+    return decode.decode if isinstance(decode, torch.nn.Module) else decode
+
+
 @torch.no_grad()
 def decode_grid(decode, z1: np.ndarray, z2: np.ndarray) -> torch.Tensor:
-    """Decode every point of the grid z1 x z2 (rows go from high z2 to low): (len(z1)*len(z2), 784)."""
+    """Decode every point of the grid z1 x z2 (rows go from high z2 to low): (len(z1)*len(z2), 784).
+
+    ``decode`` is a model, its ``decode`` method or a function from z (B, 2) to logits;
+    the grid goes to the model's device and the images come back on the CPU.
+    """
     zz1, zz2 = np.meshgrid(z1, z2[::-1])
     z = torch.tensor(np.stack([zz1.ravel(), zz2.ravel()], axis=1), dtype=torch.float32)
-    return torch.sigmoid(decode(z)).cpu()
+    return torch.sigmoid(_decoder(decode)(z.to(device_of(decode)))).float().cpu()
 
 
 def latent_grid(decode, extent=(-3.0, 3.0, -3.0, 3.0), n: int = 15, ax=None,
@@ -109,7 +119,8 @@ def latent_grid(decode, extent=(-3.0, 3.0, -3.0, 3.0), n: int = 15, ax=None,
     """Decode an n x n grid over a 2-D latent box and show the images in place.
 
     Args:
-        decode: a function from z (B, 2) to logits (B, 784), e.g. ``model.decode``.
+        decode: a model, or a function from z (B, 2) to logits (B, 784), e.g.
+            ``model.decode`` (z is put on that model's device).
         extent: (z1_min, z1_max, z2_min, z2_max) of the box.
         z1, z2: explicit grid coordinates (override ``extent``), e.g. Gaussian quantiles.
     """

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from . import data as data_mod
 from .losses import LossParts, model_loss
-from .models import ModelConfig, build
+from .models import ModelConfig, build, device_of
 
 ENV_CACHE = "VAE_COURSE_CACHE"
 # Bump when a change to the code changes what a given configuration trains into.
@@ -80,7 +80,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, beta: float = 1.0,
     """
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    device = device_of(model)
     totals = torch.zeros(3, dtype=torch.float64)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
@@ -93,6 +93,11 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, beta: float = 1.0,
     return {"loss": loss, "recon": recon, "kl": kl}
 
 
+# Devices with a fused Adam kernel; elsewhere (e.g. PyTorch's "meta" device) the
+# constructor accepts fused=True but the first step fails.
+FUSED_DEVICES = ("cpu", "cuda")
+
+
 def adam(params, lr: float) -> torch.optim.Optimizer:
     """Adam, with the fused kernel where this torch and device have one.
 
@@ -101,6 +106,8 @@ def adam(params, lr: float) -> torch.optim.Optimizer:
     (< 2.4 on the CPU) falls back to plain Adam.
     """
     params = list(params)
+    if any(p.device.type not in FUSED_DEVICES for p in params):
+        return torch.optim.Adam(params, lr=lr)
     try:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):  # no fused kernel here
@@ -128,7 +135,7 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int = 10,
         averages), ``seconds`` (training time of the epoch) and, when ``x_test`` is
         given, ``test_loss``, ``test_recon``, ``test_kl`` and ``test_seconds``.
     """
-    device = next(model.parameters()).device
+    device = device_of(model)
     x_train = x_train.to(device)
     y_train = None if y_train is None else y_train.to(device)
     generator = torch.Generator().manual_seed(seed)

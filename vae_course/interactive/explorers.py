@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..data import IMAGE_SIDE
+from ..models import device_of
 from ..train import COURSE_MODELS, TrainConfig, evaluate, load_or_train
 
 
@@ -33,7 +34,7 @@ def encode_mean(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 2000)
     Returns:
         Tensor (N, latent_dim) on the CPU.
     """
-    device = next(model.parameters()).device
+    device = device_of(model)
     codes = []
     for chunk in x.split(batch_size):
         out = model.encode(chunk.to(device))
@@ -46,14 +47,20 @@ def decode_point(decode, z) -> np.ndarray:
     """Decode one latent point into pixel probabilities.
 
     Args:
-        decode: a function from z (B, latent_dim) to logits (B, 784), e.g. ``model.decode``.
-        z: one point, shape (latent_dim,) (a list, an array or a tensor).
+        decode: a model, or a function from z (B, latent_dim) to logits (B, 784), e.g.
+            ``model.decode`` (z is put on that model's device).
+        z: one point, shape (latent_dim,) (a list, an array or a tensor on any device).
 
     Returns:
         float32 array (28, 28) of probabilities in [0, 1].
     """
-    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(1, -1)  # (1, latent_dim)
-    return torch.sigmoid(decode(z))[0].reshape(IMAGE_SIDE, IMAGE_SIDE).cpu().numpy()
+    if isinstance(z, torch.Tensor):
+        z = z.detach().float()
+    else:
+        z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+    z = z.reshape(1, -1).to(device_of(decode))  # (1, latent_dim)
+    fn = decode.decode if isinstance(decode, torch.nn.Module) else decode
+    return torch.sigmoid(fn(z))[0].reshape(IMAGE_SIDE, IMAGE_SIDE).float().cpu().numpy()
 
 
 def direction_point(base, d1, d2, a: float, b: float) -> np.ndarray:
@@ -159,7 +166,7 @@ def interpolation_frames(x0: torch.Tensor, x1: torch.Tensor, t: float,
     for name, model in models.items():
         z0, z1 = encode_mean(model, torch.cat([x0, x1]))  # (latent_dim,) each
         z = interpolate(z0, z1, t, spherical)
-        frames[name] = decode_point(model.decode, z.to(next(model.parameters()).device))
+        frames[name] = decode_point(model, z)
     return frames
 
 
@@ -202,22 +209,24 @@ def beta_summary(model: torch.nn.Module, x: torch.Tensor, beta: float, n_samples
         n_samples (int): how many z ~ N(0, I) to decode.
         seed (int): seeds the prior samples and the evaluation noise.
     """
-    device = next(model.parameters()).device
+    device = device_of(model)
     parts = evaluate(model, x, beta=beta, seed=seed)
     z = torch.randn(n_samples, model.config.latent_dim, generator=torch.Generator().manual_seed(seed))
-    samples = torch.sigmoid(model.decode(z.to(device))).cpu().numpy()  # (n_samples, 784)
+    samples = torch.sigmoid(model.decode(z.to(device))).float().cpu().numpy()  # (n_samples, 784)
     return BetaSummary(float(beta), encode_mean(model, x).numpy(), samples,
                        parts["recon"], parts["kl"])
 
 
 def beta_models(betas, train_config: TrainConfig | None = None, model_config=None, *,
-                progress: bool = True, **train_settings) -> dict[float, torch.nn.Module]:
+                progress: bool = True, device=None,
+                **train_settings) -> dict[float, torch.nn.Module]:
     """One VAE per ``beta``, each loaded from the model cache or trained once.
 
     Args:
         betas: the KL weights, e.g. ``[0, 0.5, 1, 4]``.
         train_config (TrainConfig): settings shared by all; default the course VAE's.
         model_config (ModelConfig): sizes; default the course VAE's (2-D latent).
+        device: where the models live (default: CUDA if available, else the CPU).
         **train_settings: replace fields of ``train_config``, e.g. ``epochs=3``.
 
     Returns:
@@ -226,5 +235,6 @@ def beta_models(betas, train_config: TrainConfig | None = None, model_config=Non
     course_model_config, course_train_config = COURSE_MODELS["vae"]
     base = replace(train_config or course_train_config, **train_settings)
     return {float(b): load_or_train("vae", model_config or course_model_config,
-                                    replace(base, beta=float(b)), progress=progress)[0]
+                                    replace(base, beta=float(b)), device=device,
+                                    progress=progress)[0]
             for b in betas}

@@ -58,11 +58,6 @@ class Explorer:
                 WIDGET_VIEW: self.widget._repr_mimebundle_()[WIDGET_VIEW]}
 
 
-def _decoder(model: torch.nn.Module):
-    device = next(model.parameters()).device
-    return lambda z: model.decode(z.to(device))
-
-
 def _range(values: np.ndarray) -> tuple[float, float]:
     lo, hi = np.percentile(values, [0.5, 99.5])
     pad = 0.15 * (hi - lo) + 1e-3
@@ -79,7 +74,7 @@ def _latent_panel(name: str, model, x, labels, directions, base, class_names):
     fig.axes[0].set(xlim=(a_lo, a_hi), ylim=(b_lo, b_hi))
     if plane.d.shape[1] > 2:
         fig.axes[0].set(xlabel="a (along d1)", ylabel="b (along d2)")
-    marked, decode = MarkedAxes(fig), _decoder(model)
+    marked, decode = MarkedAxes(fig), model.decode  # decode_point moves z to its device
     names = ("z1", "z2") if plane.d.shape[1] == 2 else ("a", "b")
     a0, b0 = plane.coords.mean(0)
 
