@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import data as data_mod
+from .conditional import CVAE, CVAEConfig, cvae_loss
 from .losses import LossParts, model_loss
 from .models import ModelConfig, build, device_of
 
@@ -258,15 +259,20 @@ def load_or_train(kind: str, model_config: ModelConfig | None = None,
     key = cache_key(kind, model_config, t)
     path = cache_path(kind, model_config, t, cache)
     set_seed(t.seed)  # the initial weights depend on it
-    model = build(kind, model_config)
+    model = LABELLED[kind][0](model_config) if kind in LABELLED else build(kind, model_config)
 
     def train_fn(model):
-        x_train, _ = data_mod.load("train", t.dataset, root=root)
-        x_test, _ = data_mod.load("test", t.dataset, root=root)
+        x_train, y_train = data_mod.load("train", t.dataset, root=root)
+        x_test, y_test = data_mod.load("test", t.dataset, root=root)
         x_train = x_train if t.train_size is None else x_train[: t.train_size]
+        labels = {}  # a model that reads the label: pass labels and its loss to fit
+        if kind in LABELLED:
+            loss = LABELLED[kind][1]
+            labels = {"y_train": y_train[: len(x_train)], "y_test": y_test,
+                      "loss_fn": lambda m, xb, yb: loss(m, xb, yb, t.beta)}
         return fit(model, x_train, epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
                    beta=t.beta, seed=t.seed, x_test=x_test, progress=progress,
-                   desc=f"training {kind.upper()} (z={model_config.latent_dim})")
+                   desc=f"training {kind.upper()} (z={model_config.latent_dim})", **labels)
 
     return cached(model, key, path, train_fn, get_device(device))
 
@@ -278,7 +284,12 @@ COURSE_MODELS = {
            TrainConfig(epochs=4, batch_size=256, lr=2e-3)),
     "vae": (ModelConfig(hidden=(256, 128), latent_dim=2),
             TrainConfig(epochs=7, batch_size=256, lr=2e-3)),
+    "cvae": (CVAEConfig(hidden=(256, 128), latent_dim=2),  # notebook 07
+             TrainConfig(epochs=5, batch_size=256, lr=3e-3)),
 }
+
+# Kinds whose model reads the label too: kind -> (model class, loss(model, x, y, beta)).
+LABELLED = {"cvae": (CVAE, cvae_loss)}
 
 
 def course_model(kind: str, *, device=None, cache=None, root=None,
