@@ -149,10 +149,15 @@ def device_of(model) -> torch.device:
 
 MODELS = {"ae": Autoencoder, "vae": VAE}
 
+from .convolutional import ConvVAE  # noqa: E402  (it imports only .data: no cycle)
+
+MODELS["conv_vae"] = ConvVAE
+
 
 def build(kind: str, config: ModelConfig) -> nn.Module:
-    """Make an untrained model of ``kind`` ("ae" or "vae")."""
+    """Make an untrained model of ``kind`` (a key of ``MODELS``: "ae", "vae", "conv_vae", ...)."""
     try:
         return MODELS[kind](config)
     except KeyError:
-        raise ValueError(f"unknown model kind {kind!r}: choose 'ae' or 'vae'") from None
+        raise ValueError(f"unknown model kind {kind!r}: choose one of "
+                         f"{', '.join(map(repr, MODELS))}") from None

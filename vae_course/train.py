@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from . import data as data_mod
 from .conditional import CVAE, CVAEConfig, cvae_loss
+from .convolutional import ConvConfig
 from .losses import LossParts, model_loss
 from .models import ModelConfig, build, device_of
 
@@ -237,9 +238,31 @@ def cached(model: torch.nn.Module, key: dict, path: Path,
     return model.eval(), history
 
 
+# Weights shipped in the package for models that take minutes to train on a CPU. Each
+# file is the cache entry that load_or_train wrote for its settings (FASHION_MODELS), so
+# the same code remakes it; it is used on a cache miss once its SHA-256 matches.
+WEIGHTS = Path(__file__).with_name("weights")
+SHIPPED_SHA256: dict[str, str] = {}
+
+
+def shipped_entry(path: Path) -> Path | None:
+    """The packaged weights file standing for cache entry ``path``, if one ships and checks out."""
+    want = SHIPPED_SHA256.get(path.name)
+    file = WEIGHTS / path.name
+    if want is None or not file.is_file():
+        return None
+    if hashlib.sha256(file.read_bytes()).hexdigest() != want:
+        warnings.warn(f"shipped weights {file} do not match their stored SHA-256 (damaged or "
+                      f"replaced); training the model instead. Reinstall the course to fix it.",
+                      stacklevel=3)
+        return None
+    return file
+
+
 def load_or_train(kind: str, model_config: ModelConfig | None = None,
                   train_config: TrainConfig | None = None, *, device=None, cache=None,
-                  root=None, progress: bool = True) -> tuple[torch.nn.Module, dict]:
+                  root=None, progress: bool = True,
+                  shipped: bool = True) -> tuple[torch.nn.Module, dict]:
     """Return a trained ``kind`` model ("ae" or "vae") and its history, from the cache if possible.
 
     Args:
@@ -250,6 +273,8 @@ def load_or_train(kind: str, model_config: ModelConfig | None = None,
         cache: cache folder (default: ``$VAE_COURSE_CACHE`` or a per-user folder).
         root: data root (default: see :func:`vae_course.data.data_root`).
         progress (bool): show a progress bar while training.
+        shipped (bool): on a cache miss, use the weights shipped in the package for
+            exactly these settings, if any (see ``SHIPPED_SHA256``).
 
     Returns:
         (model in eval mode, history dict as returned by :func:`fit`).
@@ -274,6 +299,10 @@ def load_or_train(kind: str, model_config: ModelConfig | None = None,
                    beta=t.beta, seed=t.seed, x_test=x_test, progress=progress,
                    desc=f"training {kind.upper()} (z={model_config.latent_dim})", **labels)
 
+    packaged = shipped_entry(path) if shipped and not path.exists() else None
+    history = None if packaged is None else _read_cache(packaged, model, key)
+    if history is not None:
+        return model.to(get_device(device)).eval(), history
     return cached(model, key, path, train_fn, get_device(device))
 
 
@@ -300,3 +329,24 @@ def course_model(kind: str, *, device=None, cache=None, root=None,
     model_config, train_config = COURSE_MODELS[kind]
     return load_or_train(kind, model_config, train_config, device=device, cache=cache,
                          root=root, progress=progress)
+
+
+# Notebook 06's Fashion-MNIST models: name -> (kind, sizes, training). The two 16-D models
+# have about the same number of parameters; their weights ship in the package.
+FASHION_TRAIN = TrainConfig(epochs=12, batch_size=128, lr=2e-3, dataset="fashion-mnist")
+FASHION_MODELS = {
+    "conv16": ("conv_vae", ConvConfig(channels=(16, 32), latent_dim=16), FASHION_TRAIN),
+    "mlp16": ("vae", ModelConfig(hidden=(64,), latent_dim=16), FASHION_TRAIN),
+    "conv2": ("conv_vae", ConvConfig(channels=(16, 32), latent_dim=2), FASHION_TRAIN),
+}
+
+
+def fashion_model(name: str, *, device=None, cache=None, root=None, progress: bool = True,
+                  shipped: bool = True) -> tuple[torch.nn.Module, dict]:
+    """One of notebook 06's Fashion-MNIST VAEs (``FASHION_MODELS``): shipped, cached or trained."""
+    if name not in FASHION_MODELS:
+        raise ValueError(f"unknown Fashion-MNIST model {name!r}: choose one of "
+                         f"{', '.join(FASHION_MODELS)}")
+    kind, model_config, train_config = FASHION_MODELS[name]
+    return load_or_train(kind, model_config, train_config, device=device, cache=cache,
+                         root=root, progress=progress, shipped=shipped)
