@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from ..losses import reconstruction_loss as _reference_loss
 from ..models import mlp
-from .core import Hint, StudentError, call, checker, close, expect_tensor
+from .core import Hint, StudentError, call, call_traced, checker, close, expect_tensor
 
 NOTEBOOK = "01_autoencoder"
 
@@ -35,14 +35,19 @@ def _images(batch: int = _B, seed: int = 1) -> torch.Tensor:
 
 
 def _call_forward(autoencode, encoder, decoder, x: torch.Tensor, what: str):
+    """The trace of one call, gradients included: the logits' sum is back-propagated."""
     try:
-        return call(autoencode, encoder, decoder, x)
+        return call_traced(autoencode, encoder, decoder, x, backward=_logits_of)
     except StudentError as err:
         if "shapes cannot be multiplied" in str(err) or "size mismatch" in str(err):
             raise Hint(f"the encoder was given a tensor of the wrong shape for {what}: each "
                        f"row must hold the 784 pixels of one image, and the batch dimension "
                        f"must stay first (B rows in, B rows out).") from None
         raise
+
+
+def _logits_of(out):
+    return out[1]
 
 
 def _split(out) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,7 +72,8 @@ def _split(out) -> tuple[torch.Tensor, torch.Tensor]:
 def check_autoencode(autoencode) -> None:
     encoder, decoder = _networks()
     x = _images()
-    z, logits = _split(_call_forward(autoencode, encoder, decoder, x, "x of shape (B, 784)"))
+    run = _call_forward(autoencode, encoder, decoder, x, "x of shape (B, 784)")
+    z, logits = _split(run.out)
     with torch.no_grad():
         z_ref = encoder(x)  # (B, 2)
         logits_ref = decoder(z_ref)  # (B, 784)
@@ -87,15 +93,15 @@ def check_autoencode(autoencode) -> None:
     if not z.requires_grad or not logits.requires_grad:
         raise Hint("the results carry no gradient (torch.no_grad(), .detach() or a NumPy "
                    "round trip cut them off): training could not change the weights.")
-    logits.sum().backward()  # through the decoder and z into the encoder
-    first = next(encoder.parameters())
-    if first.grad is None or not bool(first.grad.abs().sum() > 0):
+    # The probe back-propagated the logits' sum through the decoder and z into the encoder.
+    first = (run.grads.get(0) or [None])[0]  # the gradient of the encoder's first weight
+    if first is None or not bool(first.abs().sum() > 0):
         raise Hint("no gradient reaches the encoder through the logits: compute the logits "
                    "from z itself, without detaching it.")
 
     shaped = x.reshape(_B, 1, 28, 28)  # (B, 1, 28, 28), as images come from torchvision
     z2, logits2 = _split(_call_forward(autoencode, encoder, decoder, shaped,
-                                       "images of shape (B, 1, 28, 28)"))
+                                       "images of shape (B, 1, 28, 28)").out)
     if not close(z2, z_ref) or not close(logits2, logits_ref):
         raise Hint("the results differ when the same images come as (B, 1, 28, 28) instead "
                    "of (B, 784): flatten each image row by row, keeping the batch first.")
@@ -164,13 +170,14 @@ _MSE = [lambda l, x, f=f, r=r: r(F.mse_loss(f(l), x, reduction="none"))
 def check_reconstruction_loss(reconstruction_loss) -> None:
     logits, x = _loss_inputs()
     try:
-        loss = call(reconstruction_loss, logits, x.clone())
+        run = call_traced(reconstruction_loss, logits, x, backward=lambda out: out)
     except StudentError as err:
         if "between 0 and 1" in str(err):
             raise Hint("binary_cross_entropy (without _with_logits) expects probabilities, "
                        "but it was given logits, which can be any real number: use the "
                        "version of the loss that takes logits.") from None
         raise
+    loss = run.out
     if isinstance(loss, torch.Tensor) and tuple(loss.shape) == (_B,):
         raise Hint(f"your loss has shape ({_B},), one value per image: average over the "
                    f"batch to return a single number.")
@@ -192,8 +199,8 @@ def check_reconstruction_loss(reconstruction_loss) -> None:
     if not loss.requires_grad:
         raise Hint("the loss carries no gradient (torch.no_grad(), .detach() or a NumPy "
                    "round trip cut it off): training could not learn from it.")
-    loss.backward()
-    if logits.grad is None or not bool(logits.grad.abs().sum() > 0):
+    grad = run.grads.get(0)  # of the logits, from the probe's backward pass
+    if grad is None or not bool(grad.abs().sum() > 0):
         raise Hint("no gradient reaches the logits: compute the loss from them with torch "
                    "operations.")
     # Confident logits, right and wrong: sigmoid rounds to exactly 0 or 1 in float32 here.

@@ -13,7 +13,7 @@ import itertools
 import torch
 
 from .. import losses
-from .core import Hint, call, checker, close, expect_tensor
+from .core import Hint, call, call_traced, checker, close, describe, expect_tensor
 
 NOTEBOOK = "04_kl_regularization"
 
@@ -122,18 +122,27 @@ def _recon_slips(logits, x) -> list[tuple[torch.Tensor, str]]:
 def check_vae_loss(vae_loss) -> None:
     logits, x, mu, logvar = _loss_inputs()
     beta = 2.5
-    out = call(vae_loss, logits, x, mu, logvar, beta)
+    run = call_traced(vae_loss, logits, x, mu, logvar, beta, backward=lambda out: out[0])
+    out = run.out
     if out is None:
         raise Hint("vae_loss returned None: return LossParts(loss, recon, kl).")
-    if not isinstance(out, tuple) or len(out) != 3:
-        raise Hint(f"vae_loss should return three values, LossParts(loss, recon, kl); got "
-                   f"{type(out).__name__}.")
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        what = (f"{len(out)} values" if isinstance(out, (tuple, list))
+                else f"a single {describe(out)}")
+        raise Hint(f"vae_loss should return three values, LossParts(loss, recon, kl); it "
+                   f"returned {what}.")
     loss, recon, kl = (expect_tensor(v, name) for v, name in zip(out, ("loss", "recon", "kl")))
     for name, value in (("loss", loss), ("recon", recon), ("kl", kl)):
         if value.numel() != 1:
             raise Hint(f"{name} has shape {tuple(value.shape)}: each part should be a single "
                        f"number, averaged over the batch.")
     ref = losses.vae_loss(logits, x, mu, logvar, beta)
+    for position, part, want in ((1, "recon", ref.recon), (2, "kl", ref.kl)):
+        if (0, position) in run.aliased and not close(got_part := out[position], want) \
+                and close(got_part, ref.loss):
+            raise Hint(f"loss and {part} are one and the same tensor: an in-place update "
+                       f"(`+=`) of loss also changed {part}. Compute loss as a new tensor "
+                       f"(the out-of-place form), so that {part} keeps its own value.")
     if close(loss, recon) and not close(ref.loss, ref.recon):
         raise Hint("loss equals recon: the KL term is missing from the loss.")
     got, want = (loss, recon, kl), tuple(ref)
@@ -162,8 +171,8 @@ def check_vae_loss(vae_loss) -> None:
     if not loss.requires_grad:
         raise Hint("loss carries no gradient: compute it with torch operations, without "
                    ".item(), .detach() or torch.no_grad().")
-    loss.backward()
-    for name, leaf in (("logits", logits), ("mu", mu), ("logvar", logvar)):
-        if leaf.grad is None:
+    # The probe back-propagated loss to (its copies of) logits, mu and logvar.
+    for name, position in (("logits", 0), ("mu", 2), ("logvar", 3)):
+        if run.grads.get(position) is None:
             raise Hint(f"no gradient reaches {name}: keep every part of the loss connected "
                        f"to the inputs.")

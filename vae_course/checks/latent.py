@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .core import Hint, call, checker, close, expect_tensor
+from .core import Hint, as_double, call, checker, close, expect_tensor
 
 NOTEBOOK = "02_latent_irregularity"
 
@@ -26,7 +26,7 @@ _STEPS = 7
 def check_interpolate_codes(interpolate_codes) -> None:
     z_start, z_end = torch.tensor(_Z_START), torch.tensor(_Z_END)  # (3,) each
     dim = len(_Z_START)
-    path = call(interpolate_codes, z_start.clone(), z_end.clone(), _STEPS)
+    path = call(interpolate_codes, z_start, z_end, _STEPS)
     if isinstance(path, (list, tuple)):
         raise Hint(f"you returned a Python {type(path).__name__}: return one tensor of shape "
                    f"(steps, latent_dim), e.g. by stacking the rows (torch.stack) or, better, "
@@ -49,8 +49,8 @@ def check_interpolate_codes(interpolate_codes) -> None:
     if not close(path[-1], z_end):
         raise Hint("the last row should be z_end exactly (t = 1): include both endpoints, "
                    "and check that the weights of z_start and z_end add up to 1.")
-    direction = z_end - z_start  # (3,)
-    offsets = path - z_start  # (steps, 3)
+    direction = as_double(z_end - z_start)  # (3,), in float64: the path may be float64 too
+    offsets = as_double(path) - as_double(z_start)  # (steps, 3)
     t = offsets @ direction / direction.dot(direction)  # (steps,) position along the line
     if not close(offsets, t[:, None] * direction, atol=1e-4):
         raise Hint("the inner points leave the straight line between z_start and z_end: "
@@ -101,7 +101,12 @@ def _slips(samples: torch.Tensor, codes: torch.Tensor) -> list[tuple[torch.Tenso
          success="one Euclidean distance per sample, to its nearest code.")
 def check_nearest_distance(nearest_distance) -> None:
     samples, codes = _points()
-    out = call(nearest_distance, samples.clone(), codes.clone())
+    out = call(nearest_distance, samples, codes)
+    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], torch.Tensor) \
+            and not out[1].is_floating_point():
+        raise Hint("you returned a pair, the values of the minimum and the indices where it "
+                   "is reached: return the distances only (the values), one tensor of "
+                   "shape (N,).")
     if isinstance(out, (list, tuple)):
         raise Hint(f"you returned a Python {type(out).__name__}: return one tensor of shape "
                    f"(N,), computed for all samples at once (torch.cdist or broadcasting).")
@@ -133,3 +138,12 @@ def check_nearest_distance(nearest_distance) -> None:
     if not close(big, torch.full((3,), 5 ** 0.5)):
         raise Hint("your function is right for 2-D codes but not for 5-D ones: do not "
                    "assume two latent dimensions.")
+    # Samples that coincide with a code (distance 0), one of them twice.
+    on_codes = torch.cat([codes[:2], codes[1:2], samples[:1]])  # (4, 2)
+    near = expect_tensor(call(nearest_distance, on_codes, codes), "the distances", shape=(4,))
+    diff = as_double(on_codes)[:, None, :] - as_double(codes)[None, :, :]  # (4, M, 2)
+    expected = diff.pow(2).sum(dim=2).sqrt().amin(dim=1)  # (4,): 0, 0, 0, then a positive one
+    if not close(near, expected, atol=1e-4):
+        raise Hint("your distances are wrong for samples that coincide with a code: their "
+                   "nearest code is at distance 0, and that zero is the minimum to return "
+                   "(do not skip or replace zero distances).")

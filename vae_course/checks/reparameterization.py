@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .core import Hint, call, checker, close, expect_tensor
+from .core import Hint, describe, as_double, call, call_traced, checker, close, expect_tensor
 
 NOTEBOOK = "03_reparameterization"
 
@@ -65,12 +65,26 @@ def _check_spread(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> No
                    "(did you forget to add mu, or add something else?).")
 
 
+def _check_independence(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    """The noise of different latent dimensions, and of different rows, must be independent."""
+    eps = (z - mu) / torch.exp(0.5 * logvar)  # (rows, 3): the standard normal noise drawn
+    corr = torch.corrcoef(eps.T)  # (3, 3)
+    if bool(((corr - torch.eye(len(corr))).abs() > 0.1).any()):
+        raise Hint("the noise is the same (or correlated) across the latent dimensions of a "
+                   "row: every entry of z needs its own, independent eps, so eps must have "
+                   "the shape of mu.")
+    if len(torch.unique(eps, dim=0)) < 0.99 * len(eps):
+        raise Hint("several rows of z were drawn with the same noise: every row needs its "
+                   "own, independent eps, so eps must have the shape of mu.")
+
+
 @checker("reparameterize", NOTEBOOK, needs=("reparameterize",),
          success="shape, mean, spread and gradients are right, and every call draws new noise.")
 def check_reparameterize(reparameterize) -> None:
     mu, logvar = _inputs()
     torch.manual_seed(0)
-    z = call(reparameterize, mu, logvar)
+    run = call_traced(reparameterize, mu, logvar, backward=lambda out: out)  # z.sum() backward
+    z = run.out
     if isinstance(z, torch.Tensor) and z.is_floating_point() and bool(torch.isnan(z).any()):
         raise Hint("z contains NaN: logvar can be negative, and the square root of a negative "
                    "number is NaN. Use a function of logvar that is defined for every real "
@@ -85,7 +99,8 @@ def check_reparameterize(reparameterize) -> None:
         raise Hint("z carries no gradient: it is cut off from mu and logvar (.sample(), "
                    ".detach(), torch.no_grad() or a NumPy round trip do that). Build z from "
                    "mu and logvar with differentiable torch operations.")
-    _check_spread(z.detach(), mu.detach(), logvar.detach())
+    _check_spread(as_double(z), as_double(mu), as_double(logvar))
+    _check_independence(as_double(z), as_double(mu), as_double(logvar))
 
     torch.manual_seed(0)
     again = call(reparameterize, mu, logvar)  # same global seed: a sample drawn from it repeats
@@ -94,16 +109,17 @@ def check_reparameterize(reparameterize) -> None:
         raise Hint("two calls in a row returned the same z: eps must be fresh random noise "
                    "on every call (do not seed inside the function or reuse a stored eps).")
 
-    z.sum().backward()
-    for name, leaf in (("mu", mu), ("logvar", logvar)):
-        if leaf.grad is None or not bool(leaf.grad.abs().sum() > 0):
+    # The probe back-propagated z.sum() to (its copies of) mu and logvar.
+    grad = {"mu": run.grads.get(0), "logvar": run.grads.get(1)}
+    for name in ("mu", "logvar"):
+        if grad[name] is None or not bool(grad[name].abs().sum() > 0):
             raise Hint(f"no gradient reaches {name}: z must be computed from {name} with torch "
                        f"operations, without detaching any part of it.")
-    eps_part = (z - mu).detach()  # = std * eps
-    if not close(mu.grad, torch.ones_like(mu)):
+    eps_part = as_double(z) - as_double(mu)  # = std * eps
+    if not close(grad["mu"], torch.ones_like(mu)):
         raise Hint("the gradient of z with respect to mu should be 1 for every entry: z must "
                    "depend on mu only through adding it.")
-    if not close(logvar.grad, 0.5 * eps_part, rtol=1e-3, atol=1e-4):
+    if not close(grad["logvar"], 0.5 * eps_part, rtol=1e-3, atol=1e-4):
         raise Hint("the gradient reaching logvar is not the one of a standard deviation "
                    "computed from logvar: check how std is computed from logvar.")
 
@@ -117,26 +133,48 @@ _SAMPLES = 20_000
 
 
 def _objective(z: torch.Tensor) -> torch.Tensor:
-    return (z - _C).pow(2).sum(dim=-1)  # (n_samples,)
+    return (z - _C.to(z.dtype)).pow(2).sum(dim=-1)  # (n_samples,)
+
+
+def _samples_used(calls: list[tuple]) -> int:
+    """How many samples z the student's function passed to f, over all its calls."""
+    used = 0
+    for shapes in calls:
+        shape = shapes[0] if shapes else None
+        if shape is not None:
+            rows = 1
+            for n in shape[:-1]:
+                rows *= n
+            used += rows
+    return used
 
 
 @checker("reparam_gradients", NOTEBOOK, needs=("reparam_gradients",),
          success="your Monte-Carlo gradients agree with the exact ones.")
 def check_reparam_gradients(reparam_gradients) -> None:
     torch.manual_seed(0)
-    out = call(reparam_gradients, _objective, _GMU.clone(), _GLOGVAR.clone(), _SAMPLES)
+    run = call_traced(reparam_gradients, _objective, _GMU, _GLOGVAR, _SAMPLES)
+    out = run.out
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         if out is None:
             raise Hint("the function returned None: return the pair (grad_mu, grad_logvar).")
-        raise Hint(f"return a pair (grad_mu, grad_logvar); got {type(out).__name__}.")
-    exact = {"grad_mu": 2 * (_GMU - _C), "grad_logvar": torch.exp(_GLOGVAR)}
+        what = f"{len(out)} values" if isinstance(out, (tuple, list)) else describe(out)
+        raise Hint(f"return a pair (grad_mu, grad_logvar); got {what}.")
+    exact = {"grad_mu": 2 * (_GMU - _C).double(), "grad_logvar": torch.exp(_GLOGVAR).double()}
     for name, value in zip(exact, out):
         if value is None:
             raise Hint(f"{name} is None: make mu and logvar leaves that require gradients "
                        f"(.requires_grad_()), build z from them, then call .backward() on "
                        f"the scalar Monte-Carlo average.")
         expect_tensor(value, name, shape=(3,))
-    grad_mu, grad_logvar = (v.detach() for v in out)
+    used = _samples_used(run.spied.get(0, []))
+    if used == 0:
+        raise Hint("your function never calls f: the gradients are those of the average of "
+                   "f(z) over the samples z.")
+    if used != _SAMPLES:
+        raise Hint(f"f was evaluated on {used} samples in all, but n_samples = {_SAMPLES}: "
+                   f"draw exactly n_samples samples (take the number from the argument).")
+    grad_mu, grad_logvar = (as_double(v) for v in out)
     if close(grad_mu, _SAMPLES * exact["grad_mu"], rtol=0.05, atol=0.05 * _SAMPLES):
         raise Hint(f"grad_mu is about n_samples ({_SAMPLES}) times too large: average f over "
                    f"the samples instead of summing.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .core import Hint, call, checker, close, expect_tensor
+from .core import Hint, as_double, call, call_traced, checker, close, expect_tensor
 
 NOTEBOOK = "05_sampling_and_interpolation"
 
@@ -47,7 +47,8 @@ def _check_statistics(z: torch.Tensor) -> None:
 @checker("sample_prior", NOTEBOOK, needs=("sample_prior",),
          success="shape, distribution and use of the generator are right.")
 def check_sample_prior(sample_prior) -> None:
-    z = call(sample_prior, _N, _DIM, generator=_gen(0))
+    run = call_traced(sample_prior, _N, _DIM, generator=_gen(0))
+    z = run.out
     if isinstance(z, torch.Tensor) and tuple(z.shape) == (_DIM, _N):
         raise Hint(f"your samples have shape {(_DIM, _N)}: rows are samples, so the shape "
                    f"should be (n, latent_dim) = {(_N, _DIM)}.")
@@ -55,7 +56,14 @@ def check_sample_prior(sample_prior) -> None:
         raise Hint(f"sample_prior({_N}, {_DIM}) returned shape {tuple(z.shape)}; expected "
                    f"(n, latent_dim) = {(_N, _DIM)}.")
     z = expect_tensor(z, "the samples", shape=(_N, _DIM))
-    _check_statistics(z.detach())
+    if z.dtype != torch.float32:
+        raise Hint(f"your samples have dtype {z.dtype}; the docstring asks for float32, the "
+                   f"dtype of the decoder's weights: do not convert them.")
+    _check_statistics(as_double(z))
+    if not run.generator_used.get("generator"):
+        raise Hint("your function ignores the generator it is given: draw the noise from it "
+                   "(the `generator=` argument of torch's random functions), not from the "
+                   "global random stream, even one seeded from the generator.")
 
     same = expect_tensor(call(sample_prior, _N, _DIM, generator=_gen(0)), "the samples")
     other = expect_tensor(call(sample_prior, _N, _DIM, generator=_gen(1)), "the samples")
@@ -76,7 +84,7 @@ def check_interpolate(interpolate) -> None:
     z0 = torch.tensor([1.0, -2.0, 0.5])
     z1 = torch.tensor([-1.0, 3.0, 2.5])
     steps = 7
-    path = call(interpolate, z0.clone(), z1.clone(), steps)
+    path = call(interpolate, z0, z1, steps)
     if isinstance(path, torch.Tensor) and tuple(path.shape) == (3, steps):
         raise Hint(f"your path has shape {(3, steps)}: one row per step, so the shape should "
                    f"be (steps, latent_dim) = {(steps, 3)}.")
@@ -92,15 +100,16 @@ def check_interpolate(interpolate) -> None:
     if not close(path[-1], z1):
         raise Hint("the last row of the path should be exactly z1: include both endpoints "
                    "(the weights run from 0 to 1 inclusive).")
-    direction = z1 - z0
-    t = ((path - z0) @ direction) / direction.dot(direction)  # (steps,) position along the line
-    if not close(path, z0 + t[:, None] * direction, atol=1e-4):
+    direction = as_double(z1 - z0)  # in float64: the path may be float64 too
+    offsets = as_double(path) - as_double(z0)  # (steps, 3)
+    t = (offsets @ direction) / direction.dot(direction)  # (steps,) position along the line
+    if not close(offsets, t[:, None] * direction, atol=1e-4):
         raise Hint("the rows of your path leave the straight line between z0 and z1: this "
                    "exercise is linear interpolation, so every row lies on the segment "
                    "from z0 to z1.")
     if not close(t, torch.linspace(0, 1, steps), atol=1e-4):
         raise Hint("the steps are not evenly spaced: the weights t should go from 0 to 1 in "
                    "equal steps.")
-    two = expect_tensor(call(interpolate, z0.clone(), z1.clone(), 2), "the path", shape=(2, 3))
+    two = expect_tensor(call(interpolate, z0, z1, 2), "the path", shape=(2, 3))
     if not close(two, torch.stack([z0, z1])):
         raise Hint("with steps = 2 the path should be just [z0, z1].")

@@ -1,13 +1,20 @@
-"""What the grader runs inside a student's kernel, and the instructor's hidden checks.
+"""What the grader runs inside a student's kernel, how it judges it, and hidden checks.
 
 After a submission's own cells have run, the grader appends one cell per exercise:
 
-    from vae_course.tools.grader_cell import report as _vae_course_report
-    _vae_course_report(globals(), "reparameterize", "/path/to/private_checks.py")
+    from vae_course.tools.grader_cell import probe as _vae_course_probe
+    _vae_course_probe(globals(), "reparameterize", "/path/to/private_checks.py")
 
-which runs the exercise's checker on the notebook's globals and displays the result
-under :data:`MIME` for the grader to read back. One cell per exercise, so that a
-student's function that never returns costs only that exercise.
+which runs the exercise's checker on the notebook's globals with every call of student
+code recorded as plain data (the probe, see ``vae_course.checks.core``), and displays
+that record under :data:`MIME`. One cell per exercise, so that a student's function
+that never returns costs only that exercise. The grader reads the record back and
+:func:`verdict` judges it in the grader's own process, with the checks it imported
+before any submission ran: the kernel only computes, it never decides. Whatever a
+submission changes in its kernel (the checks, vae_course, torch, this module, the
+display of results) can at most change the recorded numbers, which are then judged,
+or make the record disagree with the grader's own replay of the check, which is
+graded as an error.
 
 Hidden checks live in a file the instructor keeps away from students. It registers
 checkers with the usual decorator::
@@ -23,13 +30,16 @@ It is loaded into a registry of its own, so its names never collide with the pub
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import importlib.util
 from pathlib import Path
 
 from ..checks import core
 
-MIME = "application/vnd.vae-course.result+json"
+MIME = "application/vnd.vae-course.probe+json"  # what the grader's cell displays
+MAX_PROBE_CHARS = 64_000_000  # a record this large was not written by the probe
 
 # Run before the student's cells: IPython's exit() and quit() would end the kernel a
 # moment later, in the middle of another cell; while grading they only raise SystemExit,
@@ -37,9 +47,9 @@ MIME = "application/vnd.vae-course.result+json"
 SETUP = "from vae_course.tools.grader_cell import no_exit as exit, no_exit as quit"
 
 CELL = """\
-from vae_course.tools.grader_cell import report as _vae_course_report
-_vae_course_report(globals(), {name!r}, {extra!r})
-del _vae_course_report
+from vae_course.tools.grader_cell import probe as _vae_course_probe
+_vae_course_probe(globals(), {name!r}, {extra!r})
+del _vae_course_probe
 """
 
 
@@ -97,9 +107,57 @@ def check(namespace: dict, name: str, extra: str | None = None) -> dict:
                 "message": f"the checker could not run: {type(exc).__name__}: {exc}"}
 
 
-def report(namespace: dict, name: str, extra: str | None = None) -> None:
-    """Display the result of :func:`check` so that the grader can read it back."""
+def probe(namespace: dict, name: str, extra: str | None = None) -> None:
+    """Record exercise ``name`` on ``namespace`` and display the record (in the kernel)."""
     from IPython.display import display
 
-    result = check(namespace, name, extra)
-    display({MIME: result, "text/plain": f"{result['exercise']}: {result['status']}"}, raw=True)
+    try:
+        bundle = {"exercise": name,
+                  "probe": base64.b64encode(registry(extra)[name].probe_in(namespace)).decode()}
+    except Exception as exc:  # e.g. a student's object that cannot be recorded at all
+        bundle = {"exercise": name, "error": f"{type(exc).__name__}: {exc}"}
+    display({MIME: bundle, "text/plain": f"{name}: recorded for the grader"}, raw=True)
+
+
+def _error(name: str, message: str) -> dict:
+    return {"exercise": name, "status": core.ERROR, "message": message}
+
+
+def verdict(exercise: core.Exercise, cell) -> dict | None:
+    """Judge the record that the grader's cell for ``exercise`` displayed (in the grader).
+
+    Args:
+        exercise: the exercise, from the registry the grader built before any submission ran.
+        cell: the executed grader cell (a notebook cell with ``outputs``).
+
+    Returns:
+        dict(exercise, status, message), or None when the cell displayed no record (it
+        timed out, or the kernel died): then how the cell ran says what happened.
+    """
+    bundles = [out["data"][MIME] for out in cell.get("outputs", [])
+               if MIME in out.get("data", {})]
+    if not bundles:
+        return None
+    name = exercise.name
+    if len(bundles) > 1:
+        return _error(name, f"not graded: the grader's check cell displayed {len(bundles)} "
+                            f"records where it displays one, so something in the submission "
+                            f"displays results of its own.")
+    bundle = bundles[0]
+    if not isinstance(bundle, dict) or bundle.get("exercise") != name:
+        return _error(name, "not graded: the record displayed for this exercise is not the "
+                            "grader's (it names another exercise or is malformed).")
+    if "error" in bundle:
+        return _error(name, f"the check could not record this answer in the notebook's kernel "
+                            f"({str(bundle['error'])[:300]}).")
+    data = bundle.get("probe")
+    if not isinstance(data, str) or len(data) > MAX_PROBE_CHARS:
+        return _error(name, "not graded: the record displayed for this exercise is malformed.")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return _error(name, "not graded: the record displayed for this exercise is malformed.")
+    try:
+        return exercise.replay(raw).as_dict()
+    except Exception as exc:  # one broken exercise must not hide the others
+        return _error(name, f"the checker could not judge the record: {type(exc).__name__}: {exc}")

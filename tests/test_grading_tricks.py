@@ -1,0 +1,266 @@
+"""Hostile submissions against the probe-and-judge split: the student's kernel only records
+what the student's functions return; the grader's process judges the record.
+
+The first part plays both sides in this process: the "kernel" side runs the probe while a
+trick is in force, the trick is undone, and the grader side judges the displayed record
+with :func:`grader_cell.verdict`. The last test runs ``vae-course grade`` on notebook 01
+submissions made of the setup cell and one trick cell.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import os
+import pickle
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+import torch.nn.functional as F
+from test_checks_01_02 import TABLES as TABLES_01_02
+from test_checks_03_05 import CHECKERS as CHECKERS_03_05
+from test_checks_03_05 import (INTERPOLATE_WRONG, KL_WRONG, REPARAM_GRADIENTS_WRONG,
+                               REPARAMETERIZE_WRONG, SAMPLE_PRIOR_WRONG, VAE_LOSS_WRONG)
+from test_checks_robustness import CHECKERS, CORRECT_STYLES, FALSE_PASSES, IN_PLACE
+
+from vae_course import losses
+from vae_course.checks import autoencoder as ae
+from vae_course.checks import core, probe
+from vae_course.checks import latent as lat
+from vae_course.tools import cli, grader_cell
+from vae_course.tools.student_notebook import STUB_RAISE
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def autoencode(encoder, decoder, x):
+    z = encoder(x.reshape(len(x), -1))
+    return z, decoder(z)
+
+
+def reconstruction_loss(logits, x):
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1).mean()
+
+
+def _stub(name):
+    namespace = {}
+    exec(f"def {name}(*args, **kwargs):\n    {STUB_RAISE.format(name=name)}\n", namespace)
+    return namespace[name]
+
+
+def displayed(name: str, namespace: dict, *bundles) -> dict:
+    """The grader's cell for ``name`` after it ran (in this process) on ``namespace``."""
+    outputs = []
+    record = grader_cell.registry()[name].probe_in(namespace)
+    outputs.append({"output_type": "display_data", "data": {
+        grader_cell.MIME: {"exercise": name, "probe": base64.b64encode(record).decode()}}})
+    outputs += [{"output_type": "display_data", "data": b} for b in bundles]
+    return {"outputs": outputs}
+
+
+def judged(name: str, cell: dict) -> dict:
+    return grader_cell.verdict(grader_cell.registry()[name], cell)
+
+
+# ---------------------------------------------------------------- honest submissions
+
+def test_honest_submissions_are_judged_as_the_notebook_shows_them():
+    for name, fn, status in (("autoencode", autoencode, "passed"),
+                             ("reconstruction_loss", _stub("reconstruction_loss"), "not attempted"),
+                             ("reconstruction_loss", lambda l, x: reconstruction_loss(l, x) / 784,
+                              "failed")):
+        got = judged(name, displayed(name, {name: fn}))
+        assert got == core.EXERCISES[name].run_in({name: fn}).as_dict()
+        assert got["status"] == status
+
+
+def test_an_exercise_not_defined_is_not_attempted():
+    assert judged("autoencode", displayed("autoencode", {}))["status"] == "not attempted"
+
+
+CATALOGUE = [(name, case, fn) for name, (table, _) in TABLES_01_02.items()
+             for case, (fn, _) in table.items()]
+CATALOGUE += [(name, case, fn) for name, table in (
+    ("reparameterize", REPARAMETERIZE_WRONG), ("reparam_gradients", REPARAM_GRADIENTS_WRONG),
+    ("gaussian_kl", KL_WRONG), ("vae_loss", VAE_LOSS_WRONG), ("sample_prior", SAMPLE_PRIOR_WRONG),
+    ("interpolate", INTERPOLATE_WRONG)) for case, (fn, _) in table.items()]
+CATALOGUE += [(name, case, fn) for name, table in CORRECT_STYLES.items()
+              for case, fn in table.items()]
+CATALOGUE += [(name, case, fn) for case, (name, fn, _) in {**IN_PLACE, **FALSE_PASSES}.items()]
+assert set(CHECKERS_03_05) <= set(CHECKERS)
+
+
+@pytest.mark.parametrize("name, case, fn", CATALOGUE, ids=[f"{n}: {c}" for n, c, _ in CATALOGUE])
+def test_the_grader_gives_the_result_the_notebook_gives(name, case, fn):
+    assert core.replayed(CHECKERS[name], fn) == CHECKERS[name](fn)
+
+
+# ---------------------------------------------------------------- tricks in the kernel
+
+def test_row_1_replacing_grader_cell_check_grades_nothing(monkeypatch):
+    monkeypatch.setattr(grader_cell, "check", lambda ns, name, extra=None: {
+        "exercise": name, "status": "passed", "message": "all good"})
+    cells = {n: displayed(n, {n: _stub(n)}) for n in ("autoencode", "reconstruction_loss")}
+    monkeypatch.undo()
+    assert {n: judged(n, c)["status"] for n, c in cells.items()} == {
+        "autoencode": "not attempted", "reconstruction_loss": "not attempted"}
+
+
+def test_row_2_replacing_exercise_run_in_grades_nothing(monkeypatch):
+    monkeypatch.setattr(core.Exercise, "run_in",
+                        lambda self, ns: core.Result(self.name, core.PASSED, "ok"))
+    cell = displayed("autoencode", {"autoencode": _stub("autoencode")})
+    monkeypatch.undo()
+    assert judged("autoencode", cell)["status"] == "not attempted"
+
+
+def test_patching_torch_allclose_passes_nothing_wrong(monkeypatch):
+    wrong = lambda l, x: torch.zeros(())  # noqa: E731
+    monkeypatch.setattr(torch, "allclose", lambda *a, **k: True)
+    cell = displayed("reconstruction_loss", {"reconstruction_loss": wrong})
+    monkeypatch.undo()
+    assert judged("reconstruction_loss", cell)["status"] == "failed"
+
+
+def test_changing_the_checks_inputs_in_the_kernel_is_caught(monkeypatch):
+    # With 3 steps instead of 7, a path of 3 fixed rows would pass in the kernel.
+    monkeypatch.setattr(lat, "_STEPS", 3)
+    cell = displayed("interpolate_codes", {"interpolate_codes": lambda a, b, s: torch.stack(
+        [a, (a + b) / 2, b])})
+    monkeypatch.undo()
+    got = judged("interpolate_codes", cell)
+    assert got["status"] == "error" and "not graded" in got["message"], got
+
+
+def test_skipping_the_students_function_in_the_kernel_is_caught(monkeypatch):
+    def no_call(fn, *args, **kwargs):  # hands back the reference's answer, records nothing
+        return losses.reconstruction_loss(*args)
+
+    monkeypatch.setattr(ae, "call_traced", lambda fn, *a, backward=None, **k: core.Trace(
+        no_call(fn, *a)))
+    cell = displayed("reconstruction_loss", {"reconstruction_loss": _stub("reconstruction_loss")})
+    monkeypatch.undo()
+    got = judged("reconstruction_loss", cell)
+    assert got["status"] == "error" and "did not record" in got["message"], got
+
+
+def test_a_forged_record_without_calls_is_caught(monkeypatch):
+    def forged(self, namespace):
+        return probe.to_bytes({"format": core.FORMAT, "exercise": self.name, "missing": [],
+                               "student": [("function", True)], "calls": []})
+
+    monkeypatch.setattr(core.Exercise, "probe_in", forged)
+    cell = displayed("autoencode", {"autoencode": _stub("autoencode")})
+    monkeypatch.undo()
+    assert judged("autoencode", cell)["status"] == "error"
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/vae-course-payload-ran",))
+
+
+def test_a_record_that_carries_code_is_refused_unrun():
+    marker = Path("/tmp/vae-course-payload-ran")
+    marker.unlink(missing_ok=True)
+    data = base64.b64encode(pickle.dumps(_Payload())).decode()
+    cell = {"outputs": [{"data": {grader_cell.MIME: {"exercise": "autoencode", "probe": data}}}]}
+    got = judged("autoencode", cell)
+    assert got["status"] == "error" and not marker.exists()
+    buffer = io.BytesIO()
+    torch.save({"format": core.FORMAT, "exercise": "autoencode", "x": _Payload()}, buffer)
+    cell["outputs"][0]["data"][grader_cell.MIME]["probe"] = base64.b64encode(
+        buffer.getvalue()).decode()
+    assert judged("autoencode", cell)["status"] == "error" and not marker.exists()
+
+
+def test_fake_results_displayed_under_the_graders_mime_type_do_not_count():
+    honest = displayed("autoencode", {"autoencode": _stub("autoencode")})
+    fake = {grader_cell.MIME: {"exercise": "autoencode", "status": "passed", "message": "ok"}}
+    twice = displayed("autoencode", {"autoencode": _stub("autoencode")}, fake)
+    got = judged("autoencode", twice)
+    assert got["status"] == "error" and "displayed 2 records" in got["message"]
+    alone = {"outputs": [{"data": fake}]}
+    assert judged("autoencode", alone)["status"] == "error"
+    old_style = {"outputs": [{"data": {"application/vnd.vae-course.result+json": {
+        "exercise": "autoencode", "status": "passed", "message": "ok"}}}]}
+    assert judged("autoencode", old_style) is None  # no record: how the cell ran decides
+    assert judged("autoencode", honest)["status"] == "not attempted"
+
+
+def test_a_record_of_another_exercise_is_refused():
+    cell = displayed("reconstruction_loss", {"reconstruction_loss": reconstruction_loss})
+    cell["outputs"][0]["data"][grader_cell.MIME]["exercise"] = "autoencode"
+    assert judged("autoencode", cell)["status"] == "error"
+
+
+def test_student_objects_reach_a_checker_only_through_call():
+    seen = []
+
+    @core.checker("probe_toy", "99_probe_toy", needs=("make",), success="ok")
+    def check_probe_toy(make):
+        model = core.call(make, 3)  # not plain data: a handle
+        seen.append(type(model).__name__)
+        out = core.call(model, torch.ones(2, 3))
+        if not isinstance(out, torch.Tensor) or out.shape != (2, 1):
+            raise core.Hint("wrong shape")
+        model.weight  # noqa: B018  (using the handle directly is a fault of the checker)
+
+    try:
+        result = check_probe_toy(lambda n: torch.nn.Linear(n, 1))
+        assert seen == ["Linear"]
+        assert result.status == "error" and "only through core.call" in result.message
+        assert core.replayed(check_probe_toy, lambda n: torch.nn.Linear(n, 1)) == result
+    finally:
+        del core.EXERCISES["probe_toy"]
+
+
+# ---------------------------------------------------------------- through `vae-course grade`
+
+TRICKS = {
+    "row1": "import vae_course.tools.grader_cell as g\n"
+            "g.check = lambda ns, name, extra=None: {'exercise': name, 'status': 'passed', "
+            "'message': 'all good'}",
+    "row2": "from vae_course.checks import core\n"
+            "core.Exercise.run_in = lambda self, ns: core.Result(self.name, core.PASSED, 'ok')",
+    "fake-display": "from IPython.display import display\n"
+                    "fake = {'application/vnd.vae-course.probe+json': {'exercise': 'autoencode', "
+                    "'status': 'passed'}, 'application/vnd.vae-course.result+json': "
+                    "{'exercise': 'autoencode', 'status': 'passed', 'message': 'ok'}}\n"
+                    "get_ipython().events.register('post_run_cell', "
+                    "lambda *a: display(fake, raw=True))",
+    "allclose": "import torch\ntorch.allclose = lambda *a, **k: True\n"
+                "def autoencode(encoder, decoder, x):\n    return torch.zeros(len(x), 2), "
+                "torch.zeros(len(x), 784)\n"
+                "def reconstruction_loss(logits, x):\n    return torch.zeros(())",
+    "honest": "import torch.nn.functional as F\n"
+              "def autoencode(encoder, decoder, x):\n    z = encoder(x.reshape(len(x), -1))\n"
+              "    return z, decoder(z)\n"
+              "def reconstruction_loss(logits, x):\n    return F.binary_cross_entropy_with_logits("
+              "logits, x, reduction='none').sum(dim=1).mean()",
+}
+
+
+@pytest.mark.slow
+def test_tricks_on_notebook_01_are_not_graded_passed(tmp_path):
+    student = nbformat.read(REPO / "notebooks" / "01_autoencoder.ipynb", as_version=4)
+    setup = next(c for c in student.cells if c.cell_type == "code" and "import" in c.source)
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name, source in TRICKS.items():
+        nb = nbformat.from_dict(json.loads(nbformat.writes(student)))
+        nb.cells = [setup, nbformat.v4.new_code_cell(source)]
+        nbformat.write(nb, folder / f"{name}-01_autoencoder.ipynb")
+    out = tmp_path / "grades.json"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["grade", str(folder), "--timeout", "120", "--json", str(out)]) == 0
+    got = {(Path(r["notebook"]).stem.split("-")[0], r["exercise"]): r["status"]
+           for r in json.loads(out.read_text())["results"]}
+    for trick in TRICKS:
+        for exercise in ("autoencode", "reconstruction_loss"):
+            status = got[trick, exercise]
+            assert (status == "passed") == (trick == "honest"), (trick, exercise, status)
