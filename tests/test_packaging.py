@@ -1,5 +1,6 @@
 """The two dependency lists (pyproject.toml, environment.yml) and the entry points agree."""
 
+import json
 import re
 import subprocess
 import sys
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import yaml
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
+STUDENT_NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 # conda-forge spells a few packages differently from PyPI
 CONDA_NAMES = {"torch": "pytorch"}
@@ -54,7 +58,7 @@ def test_torch_range_admits_the_tested_versions(repo):
 def test_module_entry_point_answers_help():
     out = subprocess.run([sys.executable, "-m", "vae_course", "--help"], capture_output=True,
                          text=True, check=True).stdout
-    for command in ("lab", "data", "build", "grade", "doctor"):
+    for command in ("lab", "data", "build", "grade", "doctor", "notebooks"):
         assert command in out
 
 
@@ -115,3 +119,59 @@ def test_lab_allows_root_only_when_running_as_root(monkeypatch, capsys):
     monkeypatch.setattr(cli.os, "geteuid", lambda: 0, raising=False)
     cli.main(["lab", "--dry-run", "--allow-root"])
     assert capsys.readouterr().out.count("--allow-root") == 1  # not twice
+
+
+def first_code_cell(path: Path) -> str:
+    cells = json.loads(path.read_text())["cells"]
+    return next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=[p.stem for p in STUDENT_NOTEBOOKS])
+def test_first_cell_without_vae_course_says_how_to_install_it(path, tmp_path):
+    # -S: no site-packages at all, so neither vae_course nor torch can be imported; the
+    # folder is empty, so the checkout's vae_course is not found either.
+    out = subprocess.run([sys.executable, "-S", "-c", first_code_cell(path)], cwd=tmp_path,
+                         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert out.returncode == 1, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert lines[0].startswith("vae_course is not installed in this kernel: run `pip install")
+    assert "restart the kernel" in lines[0]
+
+
+def test_notebooks_command_copies_into_a_new_folder_and_keeps_what_exists(tmp_path, capsys):
+    from vae_course.tools import cli, notebooks
+
+    assert notebooks.notebook_source() == REPO / "notebooks"  # a checkout: its own folder
+    target = tmp_path / "a" / "b"
+    assert cli.main(["notebooks", str(target)]) == 0
+    assert sorted(p.name for p in target.iterdir()) == [p.name for p in STUDENT_NOTEBOOKS]
+    assert (target / STUDENT_NOTEBOOKS[0].name).read_bytes() == STUDENT_NOTEBOOKS[0].read_bytes()
+    capsys.readouterr()
+    mine = target / STUDENT_NOTEBOOKS[0].name
+    mine.write_text("my answers")
+    assert cli.main(["notebooks", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert mine.read_text() == "my answers"
+    assert f"skipped  {mine.name}" in out and f"0 copied, {len(STUDENT_NOTEBOOKS)} skipped" in out
+
+
+def test_notebooks_command_refuses_a_file_and_an_empty_installation(tmp_path, capsys, monkeypatch):
+    from vae_course.tools import cli, notebooks
+
+    file = tmp_path / "notes.txt"
+    file.write_text("x")
+    assert cli.main(["notebooks", str(file)]) == 2
+    assert "is not a folder" in capsys.readouterr().err and file.read_text() == "x"
+    monkeypatch.setattr(notebooks, "notebook_source", lambda: None)
+    assert cli.main(["notebooks", str(tmp_path / "new")]) == 2
+    assert "carries no student notebooks" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_wheel_configuration_ships_the_notebooks_folder(repo):
+    tool = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "vae_course._notebooks" in tool["packages"]
+    assert tool["package-dir"]["vae_course._notebooks"] == "notebooks"
+    assert tool["package-data"]["vae_course._notebooks"] == ["*.ipynb"]
+    assert not (repo / "vae_course" / "_notebooks").exists()  # one source: notebooks/

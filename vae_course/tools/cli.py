@@ -22,6 +22,7 @@ COMMANDS = {
     "build": ("vae_course.tools.build", "generate the student notebooks from solutions/"),
     "grade": ("vae_course.tools.grade", "grade submitted notebooks and print a table"),
     "doctor": ("vae_course.tools.doctor", "print a report on this installation, with fixes"),
+    "notebooks": ("vae_course.tools.notebooks", "copy the student notebooks into a folder of yours"),
 }
 
 
@@ -58,8 +59,11 @@ def _run_lab(args) -> int:
         args.notebook = FIRST_NOTEBOOK
     target = root / args.notebook
     if not target.exists():
-        print(f"error: {target} does not exist. Run `vae-course build` to generate the "
-              f"student notebooks, or name an existing notebook.", file=sys.stderr)
+        hint = ("Run `vae-course build` to generate the student notebooks, or name an existing "
+                "notebook." if (root / "solutions").is_dir() else
+                "This is an installed course without a checkout: copy the notebooks with "
+                "`vae-course notebooks DIR` and open them with `jupyter lab DIR`.")
+        print(f"error: {target} does not exist. {hint}", file=sys.stderr)
         return 2
     if not args.no_data and not args.dry_run:
         try:
