@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import torch
 
 from vae_course.tools import cli, doctor
 from vae_course.data import raw_files
@@ -33,7 +34,21 @@ def test_a_good_installation(capsys, monkeypatch, tmp_path):
     assert f"data folder         {DATA} (from VAE_COURSE_DATA)" in out
     assert "MNIST               ok (4 files, checksums verified)" in out
     assert str(tmp_path) in out
+    expected = "cuda" if torch.cuda.is_available() else "cpu: the notebooks compute on the CPU"
+    assert f"course device       {expected}" in out
+    assert f"student notebooks   {len(list(Path('notebooks').glob('*.ipynb')))} in " in out
     assert "No problems found." in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a working GPU passes the computation")
+def test_a_gpu_that_fails_a_computation_is_a_problem_with_a_fix(monkeypatch):
+    # torch is told CUDA is there; computing on it then fails for real (no GPU, no driver).
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Some GPU")
+    finding = doctor.device_finding()
+    assert finding.value == "cuda, but it fails"
+    assert "a small computation on it failed" in finding.problem
+    assert "CUDA_VISIBLE_DEVICES" in finding.fix
 
 
 def test_a_damaged_data_folder_is_reported_with_what_to_do(capsys, monkeypatch, tmp_path):

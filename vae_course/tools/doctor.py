@@ -1,8 +1,10 @@
 """``vae-course doctor``: one screen about this installation, to paste to the instructor.
 
-It reports Python, torch/torchvision (and CUDA), JupyterLab, ipywidgets and the
-JupyterLab widget extension (flagging mismatched versions), where the data is and
-whether it checks out, and the model cache; then, for each problem found, what to do.
+It reports Python, torch/torchvision (and CUDA), the device the notebooks will compute
+on (a GPU is tried with one small computation), JupyterLab, ipywidgets and the
+JupyterLab widget extension (flagging mismatched versions), the student notebooks this
+installation carries, where the data is and whether it checks out, and the model
+cache; then, for each problem found, what to do.
 It never changes anything, and exits 0 even when it finds problems.
 """
 
@@ -136,6 +138,8 @@ def software() -> list[Finding]:
     found.append(Finding("vae-course", f"{course or 'not installed'} ({Path(__file__).resolve().parents[1]})"))
     torch_v, vision_v = version_of("torch"), version_of("torchvision")
     found.append(Finding("torch", f"{torch_v or 'missing'}, {accelerator()}"))
+    if torch_v:
+        found.append(device_finding())
     found.append(Finding("torchvision", vision_v or "missing"))
     if torch_v and vision_v and torchvision_problem(torch_v, vision_v):
         found[-1].problem = torchvision_problem(torch_v, vision_v)
@@ -156,7 +160,47 @@ def software() -> list[Finding]:
         installed = {Requirement(r).name: version_of(Requirement(r).name) for r in required}
         found += below_minimum(required, installed)
     found.append(kernel())
+    found.append(notebooks_finding())
     return found
+
+
+def device_finding() -> Finding:
+    """The device ``train.get_device()`` picks for the notebooks, tried with a small computation."""
+    try:
+        import torch
+
+        from ..train import get_device
+        device = get_device()
+        if device.type != "cuda":
+            return Finding("course device", f"{device.type}: the notebooks compute on the CPU")
+        name = torch.cuda.get_device_name(device)
+        x = torch.ones(64, 64, device=device)
+        ok = float((x @ x).sum().cpu()) == 64.0 ** 3
+    except Exception as exc:  # an old driver, a busy or broken GPU, a broken torch
+        return Finding("course device", "cuda, but it fails",
+                       f"PyTorch sees a CUDA GPU, but a small computation on it failed "
+                       f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                       "update the GPU driver to one that supports this torch's CUDA, or use "
+                       "the CPU: `export CUDA_VISIBLE_DEVICES=\"\"` before starting JupyterLab.")
+    if not ok:
+        return Finding("course device", f"{device} ({name}), wrong results",
+                       "a small computation on the GPU gave a wrong result",
+                       "use the CPU: `export CUDA_VISIBLE_DEVICES=\"\"` before starting "
+                       "JupyterLab, and tell your instructor which GPU this is.")
+    return Finding("course device", f"{device} ({name}): the notebooks train and decode on the "
+                   f"GPU; cached models load on a CPU or a GPU alike")
+
+
+def notebooks_finding() -> Finding:
+    """Which student notebooks this installation carries (what `vae-course notebooks` copies)."""
+    from .notebooks import notebook_source, student_notebooks
+
+    source = notebook_source()
+    if source is None:
+        return Finding("student notebooks", "none", "this installation carries no student "
+                       "notebooks", f"{REINSTALL}; in a checkout, `vae-course build` makes them.")
+    return Finding("student notebooks", f"{len(student_notebooks(source))} in {source} "
+                   f"(`vae-course notebooks DIR` copies them)")
 
 
 def accelerator() -> str:
