@@ -12,12 +12,13 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 from fixtures.toy_lesson import CHECKS, LESSON, toy_solution
 
-from vae_course.tools import cli, grade, grader_cell
+from vae_course.tools import cli, grade, grader_cell, sandbox
 from vae_course.checks import core, exercises_for
 from vae_course.tools.student_notebook import STAMP, put_back, stub_name, student_notebook
 
@@ -81,6 +82,10 @@ def missing_import():
     return nb
 
 
+def code_from_a_string():
+    return filled(double="return eval('lambda x: 2 * x')(x)")  # right, but unreadable
+
+
 def unknown_lesson():
     nb = empty()
     nb.metadata[STAMP]["lesson"] = "77_no_such_lesson"
@@ -103,7 +108,17 @@ SUBMISSIONS = {
     "kim.ipynb": (lambda: b'{"hello": "world"}', "not a Jupyter notebook"),
     "leo-42_nothing.ipynb": (lambda: unstamped(empty()), "no lesson found"),
     "mia-90_toy.ipynb": (unknown_lesson, "does not exist"),
+    "nina-90_toy.ipynb": (code_from_a_string, ("failed", "passed")),
 }
+DECOY = "keep me: the instructor's gradebook"
+
+
+def overwrites(decoy: Path) -> nbformat.NotebookNode:
+    """A right answer, plus cells that try to overwrite a file outside the grading folder."""
+    nb = filled()
+    nb.cells += [nbformat.v4.new_code_cell(f"open({str(decoy)!r}, 'w').write('hacked')"),
+                 nbformat.v4.new_code_cell(f"import os\nos.remove({str(decoy)!r})")]
+    return nb
 
 
 def write_submissions(folder):
@@ -127,16 +142,23 @@ def graded(tmp_path_factory):
     """Grade the whole folder once; return (exit code, printed table, JSON, CSV rows, digests)."""
     folder = tmp_path_factory.mktemp("submissions")
     out = tmp_path_factory.mktemp("gradebook")
+    decoy = out / "grades-last-week.csv"
+    decoy.write_text(DECOY)
     write_submissions(folder)
+    nbformat.write(overwrites(decoy), folder / "oscar-90_toy.ipynb")
+    (out / "points.toml").write_text("double = 2\n")
     before = digests(folder)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    printed, notes = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(notes):
         code = cli.main(["grade", str(folder), "--timeout", TIMEOUT, "--extra-checks", str(CHECKS),
-                         "--json", str(out / "grades.json"), "--csv", str(out / "grades.csv")])
+                         "--json", str(out / "grades.json"), "--csv", str(out / "grades.csv"),
+                         "--points", str(out / "points.toml"), "--feedback", str(out / "feedback")])
     data = json.loads((out / "grades.json").read_text())
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    return code, printed.getvalue(), data, rows, before, digests(folder)
+    return SimpleNamespace(code=code, printed=printed.getvalue(), data=data, csv=rows,
+                           before=before, after=digests(folder), decoy=decoy,
+                           notes=notes.getvalue(), feedback=out / "feedback")
 
 
 def results_of(data, name):
@@ -144,18 +166,29 @@ def results_of(data, name):
 
 
 def test_grading_a_folder_exits_zero(graded):
-    assert graded[0] == 0
+    assert graded.code == 0
 
 
 def test_submissions_are_left_unchanged(graded):
-    before, after = graded[4], graded[5]
-    assert after == before
+    assert graded.after == graded.before
+
+
+@pytest.mark.skipif(not sandbox.bwrap()[0], reason=f"no sandbox here: {sandbox.bwrap()[1]}")
+def test_a_submission_cannot_touch_files_outside_its_folder(graded):
+    assert graded.decoy.read_text() == DECOY
+    assert [r["status"] for r in results_of(graded.data, "oscar-90_toy.ipynb")] == ["passed"] * 2
+    assert "unconfined" not in graded.notes and graded.data["sandboxed"] is True
+
+
+def test_the_sandbox_or_its_absence_is_stated(graded):
+    said = graded.notes.count("submissions run unconfined")
+    assert said == (0 if sandbox.bwrap()[0] else 1)  # once, not once per submission
 
 
 @pytest.mark.parametrize("name", [n for n, (_, want) in SUBMISSIONS.items()
                                   if isinstance(want, tuple)])
 def test_each_exercise_gets_the_right_status(graded, name):
-    rows = results_of(graded[2], name)
+    rows = results_of(graded.data, name)
     assert [(r["exercise"], r["status"]) for r in rows] == list(
         zip(["double", "countdown"], SUBMISSIONS[name][1]))
     assert all(r["lesson"] == LESSON and r["hidden"] for r in rows)
@@ -164,16 +197,17 @@ def test_each_exercise_gets_the_right_status(graded, name):
 @pytest.mark.parametrize("name", [n for n, (_, want) in SUBMISSIONS.items()
                                   if isinstance(want, str)])
 def test_unreadable_submissions_get_one_error_row(graded, name):
-    rows = results_of(graded[2], name)
+    rows = results_of(graded.data, name)
     assert len(rows) == 1 and rows[0]["status"] == "error" and rows[0]["exercise"] == "-"
     assert SUBMISSIONS[name][1] in rows[0]["message"]
 
 
 def test_messages_say_what_went_wrong(graded):
     def message(name, exercise):
-        return next(r["message"] for r in results_of(graded[2], name) if r["exercise"] == exercise)
+        return next(r["message"] for r in results_of(graded.data, name) if r["exercise"] == exercise)
 
     assert "twice its input" in message("erin_90_toy.ipynb", "double")  # the checker's hint
+    assert message("nina-90_toy.ipynb", "double").startswith("not credited: cell 4 runs")
     assert "SyntaxError" in message("frank-90_toy.ipynb", "double")
     assert "cell 5 (`import os`) killed the kernel" in message("gina-90_toy.ipynb", "countdown")
     assert "exercise cell 4 (`def double(x):`) killed the kernel" in message(
@@ -183,17 +217,35 @@ def test_messages_say_what_went_wrong(graded):
 
 
 def test_table_csv_and_json_agree(graded):
-    _, printed, data, rows, _, _ = graded
-    assert len(rows) == len(data["results"]) == 2 * 9 + 5
-    assert [r["status"] for r in rows] == [r["status"] for r in data["results"]]
-    assert data["totals"] == {"passed": 10, "failed": 1, "not attempted": 3, "error": 8,
+    data, printed = graded.data, graded.printed
+    assert len(data["results"]) == 2 * 11 + 5
+    assert data["totals"] == {"passed": 13, "failed": 2, "not attempted": 3, "error": 8,
                               "timed out": 1}
     scores = {k.split("/")[-1]: v for k, v in data["notebooks"].items()}
-    assert scores["alice-90_toy.ipynb"] == {"lesson": LESSON, "passed": 2, "checks": 2}
-    assert scores["kim.ipynb"] == {"lesson": "", "passed": 0, "checks": 0}
-    assert "totals: 14 notebooks, 10 passed, 1 failed, 3 not attempted, 8 error, 1 timed out" \
-        in printed
+    assert scores["alice-90_toy.ipynb"] == {"student": "alice", "lesson": LESSON, "passed": 2,
+                                            "checks": 2, "points": 3, "max_points": 3}
+    assert scores["kim.ipynb"] == {"student": "kim", "lesson": "", "passed": 0, "checks": 0,
+                                   "points": 0, "max_points": 0}
+    assert "totals: 16 notebooks, 16 students, 13 passed, 2 failed, 3 not attempted, 8 error, " \
+           "1 timed out" in printed
     assert "bob/90_toy (1).ipynb: 1/2 passed" in printed.replace("\\", "/")
+    assert "bob: 2/3 points" in printed
+
+
+def test_the_csv_has_one_row_per_student(graded):
+    rows = {r["student"]: r for r in graded.csv}
+    assert list(graded.csv[0]) == ["student", "double", "countdown", "total"]
+    assert len(rows) == 16 and rows["alice"] == {"student": "alice", "double": "2",
+                                                 "countdown": "1", "total": "3"}
+    assert (rows["bob"]["double"], rows["bob"]["total"]) == ("2", "2")
+    assert rows["judy"]["total"] == "0" and rows["leo-42_nothing"]["total"] == "0"
+
+
+def test_feedback_is_written_per_student_and_notebook(graded):
+    files = sorted(p.relative_to(graded.feedback).as_posix() for p in graded.feedback.rglob("*.md"))
+    assert len(files) == 16 and "bob/90_toy.md" in files and "judy/judy.md" in files
+    erin = (graded.feedback / "erin" / "90_toy.md").read_text()
+    assert "Points: **1 of 3**" in erin and "twice its input" in erin
 
 
 # ---- small parts, without a kernel -------------------------------------------------

@@ -5,126 +5,41 @@
     vae-course grade submissions/ --timeout 120 --extra-checks ~/private_checks.py
 
 Each submission is read, copied into a temporary folder and run there in a fresh
-kernel, cell by cell (errors allowed, each cell under ``--timeout`` seconds). Then the
-grader runs its own check of every exercise of the lesson in that kernel, so a deleted
-or edited check cell does not matter. Submissions are never modified. The exit status
-says whether grading could run (0), not whether students passed.
+kernel, cell by cell (errors allowed, each cell under ``--timeout`` seconds), inside a
+sandbox where one is available (:mod:`.sandbox`). Then the grader runs its own check
+of every exercise of the lesson, so a deleted or edited check cell does not matter,
+and reads the code for copies of the course's reference (:mod:`.copying`). The rows
+go to a gradebook (:mod:`.gradebook`, :mod:`.feedback`). Submissions are never
+modified. The exit status says whether grading could run (0), not whether students
+passed.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import importlib
-import json
-import pkgutil
 import re
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-from . import grader_cell
-from ..checks.core import ERROR, NOT_ATTEMPTED, Exercise
-from .gradebook import NO_EXERCISE, TIMED_OUT, Row, table, write_csv, write_json
+from . import feedback, gradebook, grader_cell, sandbox
+from ..checks.core import ERROR, FAILED, NOT_ATTEMPTED, Exercise
+from .copying import find_copies
+from .gradebook import NO_EXERCISE, TIMED_OUT, Row
 from .notebook_exec import DEAD, CellRun, KernelSession, kernel_env
 from .notebook_exec import ERROR as CELL_ERROR
-from .student_notebook import STAMP, clear_outputs
+from .student_notebook import clear_outputs
+from .submissions import (SubmissionError, known_lessons, lesson_of,  # noqa: F401
+                          read_submission, submissions)
 
 DEFAULT_TIMEOUT = 600  # seconds per cell: enough to train a course model on a slow laptop
 MAX_RESTARTS = 3  # times a notebook is run again without a cell that killed the kernel
 KILLED = "killed the kernel"  # a student cell skipped because it killed the kernel
-
-
-class SubmissionError(Exception):
-    """This submission cannot be graded; the message says why and what to do."""
-
-
-# ---- finding submissions and their lesson ------------------------------------------
-
-def submissions(paths: list[Path]) -> list[Path]:
-    """The files to grade: each file given, and every file under each folder given
-    (hidden files and ``.ipynb_checkpoints`` skipped)."""
-    found = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and not any(
-                part.startswith(".") for part in p.relative_to(path).parts))
-        else:
-            found.append(path)
-    return found
-
-
-def known_lessons(exercises: dict[str, Exercise]) -> list[str]:
-    """Every lesson: one per module of ``vae_course.checks``, plus those of ``exercises``."""
-    from .. import checks
-
-    lessons = {e.notebook for e in exercises.values()}
-    for info in pkgutil.iter_modules(checks.__path__):
-        lessons.add(getattr(importlib.import_module(f"{checks.__name__}.{info.name}"),
-                            "NOTEBOOK", None))
-    return sorted(lesson for lesson in lessons if lesson)
-
-
-def lesson_of(nb: NotebookNode, path: Path, lessons: list[str]) -> str:
-    """The lesson of a submission: from the build's stamp, else from the file name.
-
-    Raises:
-        SubmissionError: no known lesson matches.
-    """
-    stamped = nb.metadata.get(STAMP, {}).get("lesson")
-    if stamped:
-        if stamped not in lessons:
-            raise SubmissionError(f"the notebook belongs to lesson {stamped!r}, which does "
-                                  f"not exist (lessons: {', '.join(lessons)}).")
-        return stamped
-    name = re.sub(r"[^a-z0-9]+", "_", path.stem.lower())
-    matches = [lesson for lesson in lessons if lesson in name]
-    if not matches:  # e.g. "03_reparam_v2": go by the number
-        numbers = re.findall(r"(?<![0-9])([0-9]{2})_", name + "_")
-        matches = [lesson for lesson in lessons if lesson[:2] in numbers]
-    if len(matches) != 1:
-        raise SubmissionError(f"no lesson found: the notebook carries no lesson stamp and its "
-                              f"name names {'several' if matches else 'none'} of "
-                              f"{', '.join(lessons)}. Rename it after its lesson "
-                              f"(e.g. {lessons[0] if lessons else 'NN_name'}.ipynb).")
-    return matches[0]
-
-
-def read_submission(path: Path) -> NotebookNode:
-    """Parse a submission (never writing to it).
-
-    Raises:
-        SubmissionError: not readable, not JSON, or not a notebook.
-    """
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SubmissionError(f"not a notebook: cannot read it as text ({exc}). Ask for the "
-                              f".ipynb file (File > Download in JupyterLab).") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SubmissionError(f"not a notebook: the file is not valid JSON ({exc}); it is damaged "
-                              f"or another kind of file. Ask for the .ipynb file (File > "
-                              f"Download in JupyterLab).") from None
-    if not isinstance(raw, dict) or "nbformat" not in raw:
-        raise SubmissionError("not a notebook: valid JSON but not a Jupyter notebook (it has no "
-                              "'nbformat' field).")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nb = nbformat.reads(text, as_version=4)
-        for cell in nb.cells:
-            cell.cell_type, cell.source  # noqa: B018  (every cell needs both)
-    except Exception as exc:  # a damaged notebook fails in many ways
-        raise SubmissionError(f"not a notebook: a damaged Jupyter notebook "
-                              f"({type(exc).__name__}: {exc}).") from None
-    return nb
 
 
 # ---- which cells belong to which exercise ------------------------------------------
@@ -190,7 +105,7 @@ def read_result(cell: NotebookNode) -> dict | None:
 # ---- grading -----------------------------------------------------------------------
 
 def run_once(nb: NotebookNode, skip: list[int], exercises: list[Exercise], extra: str | None,
-             timeout: float, notebook_timeout: float | None, folder: Path,
+             timeout: float, notebook_timeout: float | None, workspace: sandbox.Workspace,
              stop_on_death: bool) -> tuple[list[tuple[str, str]], int | None]:
     """Run the student's cells but ``skip``, then the grader's checks, on a fresh kernel.
 
@@ -198,7 +113,9 @@ def run_once(nb: NotebookNode, skip: list[int], exercises: list[Exercise], extra
     killed the kernel when ``stop_on_death`` (then nothing was checked).
     """
     n_student = len(nb.cells)
-    with KernelSession(nb, folder, timeout, notebook_timeout, kernel_env()) as kernel:
+    with KernelSession(nb, workspace.folder, timeout, notebook_timeout,
+                       kernel_env(workspace.env()), client_options=workspace.manager_options()) \
+            as kernel:
         nb.cells.append(nbformat.v4.new_code_cell(grader_cell.SETUP))
         kernel.run(n_student)
         runs = []
@@ -214,16 +131,19 @@ def run_once(nb: NotebookNode, skip: list[int], exercises: list[Exercise], extra
                 nb.cells.append(nbformat.v4.new_code_cell(
                     grader_cell.CELL.format(name=exercise.name, extra=extra)))
                 check = kernel.run(len(nb.cells) - 1)
-                result = read_result(nb.cells[-1])
+                result = grader_cell.verdict(exercise, nb.cells[-1])  # judged here, not there
             outcome.append(resolve(exercise, nb, runs, check, result, timeout))
     return outcome, None
 
 
 def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | None,
-                   timeout: float, notebook_timeout: float | None) -> list[tuple[str, str]]:
+                   timeout: float, notebook_timeout: float | None, confine: bool = False,
+                   hide: list[Path] | None = None) -> list[tuple[str, str]]:
     """(status, message) per exercise, for a submission already parsed.
 
-    The notebook runs in a fresh kernel whose working folder is a new temporary folder.
+    The notebook runs in a fresh kernel whose working folder is a new temporary folder,
+    in the sandbox when ``confine`` (see :mod:`vae_course.tools.sandbox`; ``hide``: what
+    it must not read). An exercise answered with the course's reference is failed.
     A cell that kills the kernel (a stray ``exit()``) is skipped and the notebook run
     again, up to :data:`MAX_RESTARTS` times, so that the rest still gets graded.
     """
@@ -232,9 +152,10 @@ def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | Non
     skip: list[int] = []
     with tempfile.TemporaryDirectory(prefix="vae-course-grade-") as tmp:
         nbformat.write(nb, Path(tmp) / "submission.ipynb")
+        workspace = sandbox.Workspace(Path(tmp), confine, hide)
         while True:
             outcome, killer = run_once(copy.deepcopy(nb), skip, exercises, extra, timeout,
-                                       notebook_timeout, Path(tmp), len(skip) < MAX_RESTARTS)
+                                       notebook_timeout, workspace, len(skip) < MAX_RESTARTS)
             if killer is None:
                 break
             skip.append(killer)
@@ -242,11 +163,14 @@ def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | Non
         cells = ", ".join(f"cell {i + 1} (`{first_line(nb, i)}`)" for i in skip)
         note = f" Note: {cells} killed the kernel, so it was skipped."
         outcome = [(status, message + note) for status, message in outcome]
-    return outcome
+    copies = find_copies(nb, exercises)  # read, never run, in this process
+    return [(FAILED, copies[e.name]) if e.name in copies else result
+            for e, result in zip(exercises, outcome)]
 
 
 def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: set[str],
-               extra: str | None, timeout: float, notebook_timeout: float | None) -> list[Row]:
+               extra: str | None, timeout: float, notebook_timeout: float | None,
+               confine: bool = False, hide: list[Path] | None = None) -> list[Row]:
     """The rows of one submission; problems with the file become a single error row."""
     try:
         nb = read_submission(path)
@@ -257,7 +181,7 @@ def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: se
     if not exercises:
         return [Row(shown, lesson, NO_EXERCISE, ERROR, f"lesson {lesson} has no exercises to grade.")]
     try:
-        outcome = grade_notebook(nb, exercises, extra, timeout, notebook_timeout)
+        outcome = grade_notebook(nb, exercises, extra, timeout, notebook_timeout, confine, hide)
     except Exception as exc:  # e.g. the kernel could not start
         return [Row(shown, lesson, NO_EXERCISE, ERROR,
                     f"could not run the notebook: {type(exc).__name__}: {exc}")]
@@ -281,8 +205,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds one whole notebook may run (default: no limit)")
     parser.add_argument("--extra-checks", type=Path,
                         help="a .py file of hidden checks, kept away from students")
-    parser.add_argument("--csv", type=Path, help="also write the results to this CSV file")
-    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--points", type=Path,
+                        help="a TOML or JSON file of `exercise = points` (default 1 point each)")
+    parser.add_argument("--csv", type=Path,
+                        help="also write one row per student (points per exercise, total) here")
+    parser.add_argument("--json", type=Path, help="also write every detail to this JSON file")
+    parser.add_argument("--feedback", type=Path, metavar="DIR",
+                        help="write DIR/<student>/<lesson>.md, one feedback file per notebook")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --feedback replace files that are already in DIR")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run submissions unconfined even where bubblewrap is available")
+
+
+def given_folder(path: Path, given: list[Path]) -> Path | None:
+    """The folder named on the command line that holds ``path`` (None for a file given)."""
+    return next((g for g in given if g.is_dir() and g in path.parents), None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -294,27 +232,43 @@ def run(args: argparse.Namespace) -> int:
     extra = str(args.extra_checks.resolve()) if args.extra_checks else None
     try:
         registry = grader_cell.registry(extra)
+        points = gradebook.load_points(args.points, set(registry)) if args.points else {}
+        if args.feedback:
+            feedback.check_folder(args.feedback, args.overwrite)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from ..checks import EXERCISES
+    from .cli import course_dir
 
     files = submissions(args.paths)
     if not files:
         print(f"error: no files to grade in {', '.join(map(str, args.paths))}.", file=sys.stderr)
         return 2
-    rows = []
+    confine = not args.no_sandbox and sandbox.bwrap()[0] is not None
+    note = sandbox.notice(confine, asked=not args.no_sandbox)
+    if note:
+        print(note, file=sys.stderr, flush=True)
+    hide = [*files, course_dir() / "solutions"]  # other students' work, and the answers
+    lessons, rows = known_lessons(registry), []
     for path in files:
         start = time.monotonic()
         print(f"grading {shown_path(path)} ...", file=sys.stderr, flush=True)
-        rows += grade_file(path, shown_path(path), registry, set(EXERCISES), extra,
-                           args.timeout, args.notebook_timeout)
+        student = gradebook.student_of(path, given_folder(path, args.paths), lessons)
+        for row in grade_file(path, shown_path(path), registry, set(EXERCISES), extra,
+                              args.timeout, args.notebook_timeout, confine, hide):
+            row.student = student
+            rows.append(row)
         print(f"  done in {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
-    print(table(rows))
+    gradebook.award(rows, points)
+    print(gradebook.table(rows))
     if args.csv:
-        write_csv(rows, args.csv)
+        gradebook.write_csv(rows, args.csv)
         print(f"wrote {args.csv}")
     if args.json:
-        write_json(rows, args.json)
+        gradebook.write_json(rows, args.json, sandboxed=confine)
         print(f"wrote {args.json}")
+    if args.feedback:
+        written = feedback.write_feedback(rows, args.feedback, args.overwrite)
+        print(f"wrote {len(written)} feedback files to {args.feedback}")
     return 0

@@ -1,10 +1,21 @@
-"""The grader's results: one row per (notebook, exercise), shown as a table, CSV or JSON."""
+"""The grader's results: one row per (notebook, exercise), with the student and points.
+
+Shown as a table; written as CSV (one row per student, a column per exercise and the
+total: the shape learning-management systems import) or JSON (every detail).
+
+Students are named after the submission's path: ``submissions/<student>/...`` when the
+file lies in a folder below one given to the grader, else the file name without the
+lesson's name (``alice_01_autoencoder.ipynb``, ``01_autoencoder-alice.ipynb`` and
+``Alice 01 autoencoder.ipynb`` all give ``alice`` / ``Alice``).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass, fields
+import re
+import tomllib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..checks.core import ERROR, FAILED, NOT_ATTEMPTED, PASSED
@@ -12,6 +23,7 @@ from ..checks.core import ERROR, FAILED, NOT_ATTEMPTED, PASSED
 TIMED_OUT = "timed out"
 STATUSES = (PASSED, FAILED, NOT_ATTEMPTED, ERROR, TIMED_OUT)
 NO_EXERCISE = "-"  # the exercise column of a row about the whole submission
+DEFAULT_POINTS = 1.0
 
 
 @dataclass
@@ -24,6 +36,118 @@ class Row:
     status: str
     message: str
     hidden: bool = False  # a check from the instructor's extra checks
+    student: str = ""
+    points: float = 0.0  # earned: all of max_points when passed, else 0
+    max_points: float = 0.0
+
+
+# ---- students and points ------------------------------------------------------------
+
+def student_of(path: Path, folder: Path | None, lessons: list[str]) -> str:
+    """Who handed in ``path``: the first folder below ``folder`` (the folder given to the
+    grader that holds it), else the file name without any lesson's name in it."""
+    if folder is not None:
+        parts = path.relative_to(folder).parts
+        if len(parts) > 1:
+            return parts[0]
+    stem = re.sub(r"\s*\(\d+\)$", "", path.stem)  # "name (1)": a second download
+    for lesson in sorted(lessons, key=len, reverse=True):
+        pattern = r"[-_ .]*" + r"[-_ .]+".join(map(re.escape, lesson.split("_"))) + r"[-_ .]*"
+        rest = re.sub(pattern, "_", stem, count=1, flags=re.I)
+        if rest != stem:
+            return rest.strip("_") or stem
+    return stem
+
+
+def load_points(path: Path, exercises: set[str]) -> dict[str, float]:
+    """Points per exercise from a TOML or JSON file of ``exercise = points`` lines.
+
+    Raises:
+        ValueError: unreadable, not a table of numbers, or an unknown exercise name.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        table_ = json.loads(text) if Path(path).suffix == ".json" else tomllib.loads(text)
+    except (OSError, ValueError) as exc:  # json and tomllib errors are ValueErrors
+        raise ValueError(f"points file {path} could not be read: {exc}. Write one "
+                         f"`exercise = points` line per exercise (TOML), or a JSON object.") \
+            from None
+    bad = {k: v for k, v in table_.items()
+           if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0}
+    if bad:
+        raise ValueError(f"points file {path}: points must be numbers >= 0, got {bad}.")
+    unknown = sorted(set(table_) - exercises)
+    if unknown:
+        raise ValueError(f"points file {path} names unknown exercises {unknown}; the exercises "
+                         f"are {', '.join(sorted(exercises))}.")
+    return {k: float(v) for k, v in table_.items()}
+
+
+def award(rows: list[Row], points: dict[str, float]) -> None:
+    """Fill in each row's points: the exercise's points when passed, else 0."""
+    for r in rows:
+        if r.exercise != NO_EXERCISE:
+            r.max_points = points.get(r.exercise, DEFAULT_POINTS)
+            r.points = r.max_points if r.status == PASSED else 0.0
+
+
+def number(x: float) -> str:
+    return f"{x:g}"
+
+
+def per_notebook(rows: list[Row]) -> dict[str, dict]:
+    """notebook -> its student, lesson, passed count, number of checks and points."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        entry = out.setdefault(r.notebook, {"student": r.student, "lesson": r.lesson,
+                                            "passed": 0, "checks": 0, "points": 0.0,
+                                            "max_points": 0.0})
+        if r.exercise != NO_EXERCISE:
+            entry["checks"] += 1
+            entry["passed"] += r.status == PASSED
+            entry["points"] += r.points
+            entry["max_points"] += r.max_points
+    return out
+
+
+def exercise_columns(rows: list[Row]) -> list[str]:
+    """Every exercise graded, by lesson, in the order of the checks."""
+    seen = {}
+    for r in rows:
+        if r.exercise != NO_EXERCISE:
+            seen.setdefault((r.lesson, r.exercise), len(seen))
+    return [ex for _, ex in sorted(seen, key=lambda k: (k[0], seen[k]))]
+
+
+def per_student(rows: list[Row]) -> tuple[dict[str, dict], list[str]]:
+    """student -> {"exercises": {exercise: points}, "total", "max", "notebooks"}, and notes.
+
+    A student who handed in several notebooks of one lesson gets the one with more points
+    (the first of equals); a note says so.
+    """
+    notebooks = per_notebook(rows)
+    best: dict[tuple[str, str], str] = {}
+    notes = []
+    for notebook, entry in notebooks.items():
+        key = (entry["student"], entry["lesson"] or notebook)
+        if key in best:
+            notes.append(f"note: {key[0]} handed in more than one notebook of {key[1]}: "
+                         f"{best[key]} and {notebook}; the one with more points counts.")
+            if entry["points"] <= notebooks[best[key]]["points"]:
+                continue
+        best[key] = notebook
+    columns = exercise_columns(rows)
+    out: dict[str, dict] = {}
+    for (student, _), notebook in best.items():
+        entry = out.setdefault(student, {"exercises": dict.fromkeys(columns, 0.0), "total": 0.0,
+                                         "max": 0.0, "notebooks": []})
+        entry["notebooks"].append(notebook)
+        for r in rows:
+            if r.notebook == notebook and r.exercise != NO_EXERCISE:
+                entry["exercises"][r.exercise] = r.points
+                entry["total"] += r.points
+                entry["max"] += r.max_points
+    return dict(sorted(out.items())), notes
 
 
 def totals(rows: list[Row]) -> dict[str, int]:
@@ -31,49 +155,51 @@ def totals(rows: list[Row]) -> dict[str, int]:
     return {status: sum(r.status == status for r in rows) for status in STATUSES}
 
 
-def per_notebook(rows: list[Row]) -> dict[str, dict]:
-    """notebook -> its lesson, passed count and number of checks."""
-    out: dict[str, dict] = {}
-    for r in rows:
-        entry = out.setdefault(r.notebook, {"lesson": r.lesson, "passed": 0, "checks": 0})
-        if r.exercise != NO_EXERCISE:
-            entry["checks"] += 1
-            entry["passed"] += r.status == PASSED
-    return out
-
+# ---- output -------------------------------------------------------------------------
 
 def table(rows: list[Row]) -> str:
-    """A plain-text table of ``rows``, then a score per notebook and the totals."""
-    head = ("notebook", "exercise", "result", "message")
-    cells = [(r.notebook, r.exercise + (" (hidden)" if r.hidden else ""), r.status, r.message)
-             for r in rows]
-    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(3)]
-    lines = []
-    for c in [head, *cells]:
-        lines.append("  ".join(c[i].ljust(widths[i]) for i in range(3)) + "  " + c[3])
-    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[3]))
+    """A plain-text table of ``rows``, a score per notebook and per student, and the totals."""
+    head = ("student", "notebook", "exercise", "result", "points", "message")
+    cells = [(r.student, r.notebook, r.exercise + (" (hidden)" if r.hidden else ""), r.status,
+              "" if r.exercise == NO_EXERCISE else f"{number(r.points)}/{number(r.max_points)}",
+              r.message) for r in rows]
+    n = len(head) - 1
+    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(n)]
+    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(n)) + "  " + c[n]
+             for c in [head, *cells]]
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[n]))
     lines.append("")
     for notebook, entry in per_notebook(rows).items():
         score = (f"{entry['passed']}/{entry['checks']} passed" if entry["checks"]
                  else "not graded")
         lines.append(f"{notebook}: {score}")
+    students, notes = per_student(rows)
+    lines.append("")
+    for student, entry in students.items():
+        lines.append(f"{student}: {number(entry['total'])}/{number(entry['max'])} points")
+    lines += notes
     counts = totals(rows)
-    lines.append(f"totals: {len(per_notebook(rows))} notebooks, "
+    lines.append(f"totals: {len(per_notebook(rows))} notebooks, {len(students)} students, "
                  + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
     return "\n".join(lines)
 
 
 def write_csv(rows: list[Row], path: Path) -> None:
-    """One line per row, with a header: notebook, lesson, exercise, status, message, hidden."""
+    """One line per student: ``student``, the points of each exercise, ``total``."""
+    students, _ = per_student(rows)
+    columns = exercise_columns(rows)
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=[f.name for f in fields(Row)])
-        writer.writeheader()
-        for r in rows:
-            writer.writerow(asdict(r))
+        writer = csv.writer(f)
+        writer.writerow(["student", *columns, "total"])
+        for student, entry in students.items():
+            writer.writerow([student, *(number(entry["exercises"][c]) for c in columns),
+                             number(entry["total"])])
 
 
-def write_json(rows: list[Row], path: Path) -> None:
-    """{"results": [rows...], "notebooks": {path: score}, "totals": {status: count}}."""
+def write_json(rows: list[Row], path: Path, sandboxed: bool | None = None) -> None:
+    """{"results": [rows...], "notebooks": {path: score}, "students": {student: points},
+    "notes": [...], "totals": {status: count}, "sandboxed": whether submissions ran confined}."""
+    students, notes = per_student(rows)
     data = {"results": [asdict(r) for r in rows], "notebooks": per_notebook(rows),
-            "totals": totals(rows)}
+            "students": students, "notes": notes, "totals": totals(rows), "sandboxed": sandboxed}
     Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -62,11 +62,13 @@ class KernelSession:
         cell_timeout: seconds one cell may run before it is interrupted.
         notebook_timeout: seconds all cells together may run (None: no limit).
         env: the kernel's environment (default :func:`kernel_env`).
+        client_options: more options for nbclient's NotebookClient, e.g. the
+            ``kernel_manager_class`` of a sandbox (see :mod:`vae_course.tools.sandbox`).
     """
 
     def __init__(self, nb: NotebookNode, cwd: Path, cell_timeout: float,
                  notebook_timeout: float | None = None, env: dict[str, str] | None = None,
-                 kernel_name: str = "python3"):
+                 kernel_name: str = "python3", client_options: dict | None = None):
         self.nb = nb
         self.cell_timeout = cell_timeout
         self.notebook_timeout = notebook_timeout
@@ -78,7 +80,7 @@ class KernelSession:
             error_on_timeout={"ename": _TIMEOUT_NAME, "evalue": "", "traceback": []},
             on_cell_executed=self._record_reply, kernel_name=kernel_name,
             store_widget_state=False, record_timing=False, shutdown_kernel="immediate",
-            resources={"metadata": {"path": str(cwd)}})
+            resources={"metadata": {"path": str(cwd)}}, **(client_options or {}))
         self._reply: dict = {}
         self.broken: tuple[str, str] | None = None  # (status, why) once no cell can run
         self._deadline = math.inf
