@@ -13,6 +13,7 @@ import functools
 import hashlib
 import io
 import keyword
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -238,6 +239,8 @@ def to_bytes(record) -> bytes:
 def from_bytes(data: bytes):
     """Read a record with ``weights_only=True``: plain data only, never code."""
     try:
-        return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # a forged record may use another pickle protocol
+            warnings.simplefilter("ignore")
+            return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except Exception as exc:
         raise ProbeError(f"unreadable record ({type(exc).__name__}: {exc})") from None
