@@ -49,7 +49,8 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    pytest.importorskip("setuptools", reason="building the wheel offline needs setuptools")
+    pytest.importorskip("setuptools", reason="building the wheel offline needs setuptools "
+                        "(it is in the [test] extra)")
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"  # what a clean checkout holds: no build/ or .egg-info left over
     src.mkdir()
