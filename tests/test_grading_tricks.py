@@ -227,7 +227,7 @@ TRICKS = {
             "'message': 'all good'}",
     "row2": "from vae_course.checks import core\n"
             "core.Exercise.run_in = lambda self, ns: core.Result(self.name, core.PASSED, 'ok')",
-    "fake-display": "from IPython.display import display\n"
+    "fakedisplay": "from IPython.display import display\n"
                     "fake = {'application/vnd.vae-course.probe+json': {'exercise': 'autoencode', "
                     "'status': 'passed'}, 'application/vnd.vae-course.result+json': "
                     "{'exercise': 'autoencode', 'status': 'passed', 'message': 'ok'}}\n"
@@ -258,8 +258,8 @@ def test_tricks_on_notebook_01_are_not_graded_passed(tmp_path):
     out = tmp_path / "grades.json"
     with contextlib.redirect_stdout(io.StringIO()):
         assert cli.main(["grade", str(folder), "--timeout", "120", "--json", str(out)]) == 0
-    got = {(Path(r["notebook"]).stem.split("-")[0], r["exercise"]): r["status"]
-           for r in json.loads(out.read_text())["results"]}
+    results = json.loads(out.read_text())["results"]
+    got = {(Path(r["notebook"]).stem.split("-")[0], r["exercise"]): r["status"] for r in results}
     for trick in TRICKS:
         for exercise in ("autoencode", "reconstruction_loss"):
             status = got[trick, exercise]

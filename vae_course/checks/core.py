@@ -183,7 +183,10 @@ def expect_tensor(out, what: str, shape: tuple[int, ...] | None = None) -> torch
     if isinstance(out, np.ndarray):
         raise Hint(f"{what} is a NumPy array: keep it a torch tensor (use torch functions, "
                    f"not numpy ones), so that gradients can flow.")
-    if isinstance(out, (int, float, np.generic)):
+    if isinstance(out, np.generic):
+        raise Hint(f"{what} is a NumPy number: keep it a torch tensor (use torch functions, "
+                   f"not numpy ones), so that gradients can flow.")
+    if isinstance(out, (int, float)):
         raise Hint(f"{what} is a Python number: return the tensor itself (no `.item()`), "
                    f"so that gradients can flow.")
     if not isinstance(out, torch.Tensor):

@@ -410,7 +410,9 @@ def _interpret(session: _Session, rec: dict) -> Trace:
             if rec["stub"]:
                 raise NotAttempted()
             if str(rec["message"]).startswith(_LEAF_INPLACE):
-                raise _in_place_hint("an input", "values")
+                raise Hint("your function changed one of its inputs in place (`+=`, `add_`, "
+                           "...), which torch refuses for a tensor that requires grad: use the "
+                           "out-of-place form, so that the caller's tensors stay as they were.")
             raise _student_error(str(rec["type"]), str(rec["message"]))
         if outcome == "changed":
             raise _in_place_hint(str(rec["name"]), str(rec["how"]))
