@@ -7,6 +7,7 @@ hidden checks do; its notebooks run in a second or two each.
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import hashlib
 import io
@@ -121,6 +122,14 @@ def overwrites(decoy: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def reads(other: Path) -> nbformat.NotebookNode:
+    """``double`` is right only while another student's submission cannot be read."""
+    nb = filled()
+    nb.cells[3].source = (f"def double(x):\n    try:\n        open({str(other)!r}).read()\n"
+                          f"        return x\n    except OSError:\n        return 2 * x")
+    return nb
+
+
 def write_submissions(folder):
     for name, (make, _) in SUBMISSIONS.items():
         path = folder / name
@@ -146,6 +155,7 @@ def graded(tmp_path_factory):
     decoy.write_text(DECOY)
     write_submissions(folder)
     nbformat.write(overwrites(decoy), folder / "oscar-90_toy.ipynb")
+    nbformat.write(reads(folder / "alice-90_toy.ipynb"), folder / "pete-90_toy.ipynb")
     (out / "points.toml").write_text("double = 2\n")
     before = digests(folder)
     printed, notes = io.StringIO(), io.StringIO()
@@ -178,6 +188,8 @@ def test_a_submission_cannot_touch_files_outside_its_folder(graded):
     assert graded.decoy.read_text() == DECOY
     assert [r["status"] for r in results_of(graded.data, "oscar-90_toy.ipynb")] == ["passed"] * 2
     assert "unconfined" not in graded.notes and graded.data["sandboxed"] is True
+    # the other submissions are hidden from it
+    assert [r["status"] for r in results_of(graded.data, "pete-90_toy.ipynb")] == ["passed"] * 2
 
 
 def test_the_sandbox_or_its_absence_is_stated(graded):
@@ -218,16 +230,17 @@ def test_messages_say_what_went_wrong(graded):
 
 def test_table_csv_and_json_agree(graded):
     data, printed = graded.data, graded.printed
-    assert len(data["results"]) == 2 * 11 + 5
-    assert data["totals"] == {"passed": 13, "failed": 2, "not attempted": 3, "error": 8,
-                              "timed out": 1}
+    assert len(data["results"]) == 2 * 12 + 5
+    passed = 14 + (sandbox.bwrap()[0] is not None)  # pete's double needs the sandbox
+    assert data["totals"] == {"passed": passed, "failed": 17 - passed, "not attempted": 3,
+                              "error": 8, "timed out": 1}
     scores = {k.split("/")[-1]: v for k, v in data["notebooks"].items()}
     assert scores["alice-90_toy.ipynb"] == {"student": "alice", "lesson": LESSON, "passed": 2,
                                             "checks": 2, "points": 3, "max_points": 3}
     assert scores["kim.ipynb"] == {"student": "kim", "lesson": "", "passed": 0, "checks": 0,
                                    "points": 0, "max_points": 0}
-    assert "totals: 16 notebooks, 16 students, 13 passed, 2 failed, 3 not attempted, 8 error, " \
-           "1 timed out" in printed
+    assert f"totals: 17 notebooks, 17 students, {passed} passed, {17 - passed} failed, " \
+           f"3 not attempted, 8 error, 1 timed out" in printed
     assert "bob/90_toy (1).ipynb: 1/2 passed" in printed.replace("\\", "/")
     assert "bob: 2/3 points" in printed
 
@@ -235,7 +248,7 @@ def test_table_csv_and_json_agree(graded):
 def test_the_csv_has_one_row_per_student(graded):
     rows = {r["student"]: r for r in graded.csv}
     assert list(graded.csv[0]) == ["student", "double", "countdown", "total"]
-    assert len(rows) == 16 and rows["alice"] == {"student": "alice", "double": "2",
+    assert len(rows) == 17 and rows["alice"] == {"student": "alice", "double": "2",
                                                  "countdown": "1", "total": "3"}
     assert (rows["bob"]["double"], rows["bob"]["total"]) == ("2", "2")
     assert rows["judy"]["total"] == "0" and rows["leo-42_nothing"]["total"] == "0"
@@ -243,7 +256,7 @@ def test_the_csv_has_one_row_per_student(graded):
 
 def test_feedback_is_written_per_student_and_notebook(graded):
     files = sorted(p.relative_to(graded.feedback).as_posix() for p in graded.feedback.rglob("*.md"))
-    assert len(files) == 16 and "bob/90_toy.md" in files and "judy/judy.md" in files
+    assert len(files) == 17 and "bob/90_toy.md" in files and "judy/judy.md" in files
     erin = (graded.feedback / "erin" / "90_toy.md").read_text()
     assert "Points: **1 of 3**" in erin and "twice its input" in erin
 
@@ -330,6 +343,13 @@ def test_grading_a_real_lesson(tmp_path):
     nbformat.write(put_back(student, solution), folder / "correct.ipynb")
     nbformat.write(put_back(student, solution, {first}), folder / "half.ipynb")
     nbformat.write(student, folder / "empty.ipynb")
+    # As the README advises: run the solution once, so that the model cache is warm (a
+    # sandboxed submission reads the cache but keeps what it trains to itself).
+    from vae_course.tools.notebook_exec import KernelSession
+
+    (tmp_path / "warm").mkdir()
+    with KernelSession(copy.deepcopy(solution), tmp_path / "warm", 600) as kernel:
+        kernel.run_all()
     out = tmp_path / "grades.json"
     assert cli.main(["grade", str(folder), "--json", str(out)]) == 0
     results = json.loads(out.read_text())["results"]

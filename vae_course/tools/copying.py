@@ -30,7 +30,7 @@ import inspect
 import pkgutil
 from nbformat import NotebookNode
 
-from ..checks.core import Exercise
+from ..checks.core import ERROR, FAILED, PASSED, Exercise
 from .notebook_names import Binding, Scope, bind_statements, function_scope, notebook_scope
 
 PACKAGE = "vae_course"
@@ -45,7 +45,12 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "vae_loss": ("vae_course.losses.model_loss",),
     "interpolate_codes": ("vae_course.interactive.explorers.interpolate",),
     "nearest_distance": ("vae_course.measures.nearest_distances",),
+    "make_decoder": ("vae_course.convolutional.decoder", "vae_course.convolutional.ConvVAE"),
+    "cvae_forward": ("vae_course.conditional.CVAE.forward", "vae_course.conditional.condition",
+                     "model()"),
 }
+# An entry "name()" in ANSWERS: calling the exercise's argument ``name`` itself is the
+# answer (``model(x, y)`` runs the course's own forward).
 DYNAMIC = {"exec", "eval", "compile", "__import__"}  # builtins that run or import by a string
 
 
@@ -78,7 +83,7 @@ def library_modules() -> list[str]:
 
 def references(exercise: Exercise) -> tuple[dict[int, str], set[str]]:
     """({id of a reference object: its dotted name}, names whose use counts as copying)."""
-    paths = list(ANSWERS.get(exercise.name, ()))
+    paths = [p for p in ANSWERS.get(exercise.name, ()) if not p.endswith("()")]
     for module in library_modules():
         mod = importlib.import_module(module)
         for name in exercise.needs:
@@ -102,6 +107,7 @@ class Finder:
     def __init__(self, exercise: Exercise, top: Scope):
         self.exercise, self.top = exercise, top
         self.objects, self.names = references(exercise)
+        self.calls = {p[:-2] for p in ANSWERS.get(exercise.name, ()) if p.endswith("()")}
         self.hits: list[str] = []  # "cell N uses ...", the reasons found
         self.unchecked = False  # a reason is code that the grader cannot read
         self.queue: list[Binding] = []
@@ -171,6 +177,10 @@ class Finder:
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) \
                 and node.attr in self.names and not self.values(node.value, scope):
             self.hit(cell, f"calls `.{node.attr}` of an object, the course's own implementation")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in self.calls and node.func.id in scope.names:
+            self.hit(cell, f"calls its argument `{node.func.id}` itself, which runs the course's "
+                           f"own implementation")
         if isinstance(node, ast.Call):
             func = self.values(node.func, scope)
             if func & {f"builtins.{name}" for name in DYNAMIC} or (
@@ -255,3 +265,21 @@ def find_copies(nb: NotebookNode, exercises: list[Exercise]) -> dict[str, str]:
                                     f"course's own reference implementation earns no credit: "
                                     f"write the computation yourself.")
     return found
+
+
+def copies_failed(nb: NotebookNode, exercises: list[Exercise],
+                  outcome: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``outcome`` (status, message per exercise) with every copied exercise failed.
+
+    A notebook the search cannot read (say, code nested too deep) has no exercise passed:
+    those become errors that ask for grading by hand.
+    """
+    try:
+        copies = find_copies(nb, exercises)
+    except Exception as exc:
+        why = (f" Note: not checked for copies of the course's reference ({type(exc).__name__}: "
+               f"{exc}); grade it by hand.")
+        return [(ERROR if status == PASSED else status, message + why)
+                for status, message in outcome]
+    return [(FAILED, copies[e.name]) if e.name in copies else result
+            for e, result in zip(exercises, outcome)]

@@ -28,8 +28,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import feedback, gradebook, grader_cell, sandbox
-from ..checks.core import ERROR, FAILED, NOT_ATTEMPTED, Exercise
-from .copying import find_copies
+from ..checks.core import ERROR, NOT_ATTEMPTED, Exercise
+from .copying import copies_failed
 from .gradebook import NO_EXERCISE, TIMED_OUT, Row
 from .notebook_exec import DEAD, CellRun, KernelSession, kernel_env
 from .notebook_exec import ERROR as CELL_ERROR
@@ -163,9 +163,7 @@ def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | Non
         cells = ", ".join(f"cell {i + 1} (`{first_line(nb, i)}`)" for i in skip)
         note = f" Note: {cells} killed the kernel, so it was skipped."
         outcome = [(status, message + note) for status, message in outcome]
-    copies = find_copies(nb, exercises)  # read, never run, in this process
-    return [(FAILED, copies[e.name]) if e.name in copies else result
-            for e, result in zip(exercises, outcome)]
+    return copies_failed(nb, exercises, outcome)  # read, never run, in this process
 
 
 def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: set[str],

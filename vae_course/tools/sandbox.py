@@ -3,8 +3,8 @@
 Every submission gets a fresh temporary folder (:class:`Workspace`): the kernel's
 working folder, home for the caches that Python tools write (IPython, matplotlib,
 ``TMPDIR``), and its own model cache, which lists the instructor's cached models as
-links. A model it trains is saved there, so nothing the kernel does changes the
-instructor's cache.
+links. A model it trains is saved there, so the course's own saving never changes the
+instructor's cache (the sandbox stops code that writes there on purpose).
 
 Where ``bwrap`` (Debian/Ubuntu package ``bubblewrap``) runs, the kernel is started as
 
@@ -21,7 +21,6 @@ handed in, and the course's ``solutions/``, are hidden from it.
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 import sys
@@ -115,7 +114,8 @@ class Workspace:
             ("XDG_CACHE_HOME", "cache"), ("VAE_COURSE_CACHE", "models"))}
         for path in scratch.values():
             path.mkdir(exist_ok=True)
-        link_cache(train.cache_dir(), scratch["VAE_COURSE_CACHE"])
+        if not link_cache(train.cache_dir(), scratch["VAE_COURSE_CACHE"]):
+            scratch["VAE_COURSE_CACHE"] = train.cache_dir()  # no links here (Windows): share it
         env = {name: str(path) for name, path in scratch.items()}
         env[data.ENV_DATA] = str(data.data_root())
         return env
@@ -150,19 +150,24 @@ class Workspace:
         return {"kernel_manager_class": SandboxedKernelManager}
 
 
-def link_cache(source: Path, target: Path) -> None:
-    """Fill ``target`` with links to the entries of the model cache ``source``.
+def link_cache(source: Path, target: Path) -> bool:
+    """Fill ``target`` with links to the entries of the model cache ``source``; False when
+    this system cannot make links.
 
     The kernel loads cached models through them; a model it trains or replaces is
     written into ``target`` (the course saves through a new file and a rename, which
     replaces the link, never the file it points to).
     """
     if not source.is_dir():
-        return
+        return True
     for entry in source.iterdir():
         link = target / entry.name
         if entry.is_file() and entry.suffix == ".pt" and not link.is_symlink():
-            link.symlink_to(entry.resolve())
+            try:
+                link.symlink_to(entry.resolve())
+            except OSError:  # e.g. Windows without the right to make links
+                return False
+    return True
 
 
 def notice(confine: bool, asked: bool) -> str | None:
