@@ -3,8 +3,11 @@
 Each notebook in ``NOTEBOOKS`` is copied to a temporary folder, opened in JupyterLab
 (127.0.0.1, random token), run with Run All Cells, and then checked: every widget
 output is drawn as a widget (not as ``IntSlider(...)`` text or "Error displaying
-widget"), dragging a slider in each explorer changes its image, answering each
-concept question shows its explanation, and the training progress bar is a widget.
+widget"), dragging a slider in each explorer changes its image, each concept
+question answered option by option gives a wrong choice its own feedback and another
+try without revealing the answer, then the explanation with the right answer (at least
+one question is answered wrongly once and then rightly), and the training progress bar
+is a widget.
 A second test switches the widget extension off and requires those checks to fail.
 
 Skipped when Chromium or Playwright is missing, unless ``VAE_COURSE_REQUIRE_BROWSER=1``

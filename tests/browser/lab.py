@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from .server import jupyterlab
 
@@ -220,24 +220,70 @@ def slider_problems(page, timeout: float = 20) -> list[str]:
     return problems
 
 
+_VERDICT = re.compile(r"^(Correct\.|Not yet\.|Not this one either\.)")
+_ANSWER_IS = re.compile(r"The answer is option (\d+)")
+
+
+def _check(q, option: int, before: str, timeout: float) -> str:
+    """Choose radio ``option`` (0-based), press Check, return the new feedback text."""
+    q.locator("input[type=radio]").nth(option).check(timeout=timeout * 1000)
+    q.get_by_role("button", name="Check").click(timeout=timeout * 1000)
+    feedback = q.locator(".vae-feedback")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = feedback.inner_text().strip()
+        if text != before and _VERDICT.match(text):
+            return text
+        time.sleep(0.2)
+    return feedback.inner_text().strip()
+
+
 def concept_problems(page, timeout: float = 20) -> list[str]:
-    """Answer each concept question with its first option; the explanation must appear."""
+    """Answer each concept question option by option until it is right.
+
+    A first wrong answer must show that option's own feedback and offer another try,
+    without the explanation; the right answer (or a second wrong one) brings the
+    explanation. At least one question must be answered wrongly once and then rightly.
+    """
     questions = page.locator(".vae-concept-question")
     if questions.count() == 0:
         return ["no concept question widget (.vae-concept-question) rendered"]
-    problems = []
+    problems, wrong_then_right = [], 0
     for i in range(questions.count()):
         q = questions.nth(i)
         q.scroll_into_view_if_needed(timeout=timeout * 1000)
-        q.locator("input[type=radio]").first.check(timeout=timeout * 1000)
-        q.get_by_role("button", name="Check").click(timeout=timeout * 1000)
-        feedback = q.locator(".vae-feedback")
-        try:  # the verdict, then the explanation
-            expect(feedback).to_have_text(re.compile(r"(Correct\.|not the best answer\.)\s*\S.{9,}"),
-                                          timeout=timeout * 1000)
-        except AssertionError:
-            problems.append(f"question {i}: no explanation after answering "
-                            f"(feedback: {feedback.inner_text()!r})")
+        explanation = q.locator(".vae-feedback .vae-explanation")
+        n, text, wrong = q.locator("input[type=radio]").count(), "", 0
+        for option in range(n):
+            text = _check(q, option, text, timeout)
+            if text.startswith("Correct."):
+                if explanation.count() == 0 or len(text) < 30:
+                    problems.append(f"question {i}: right answer without the explanation ({text!r})")
+                wrong_then_right += wrong == 1
+                break
+            if text.startswith("Not yet."):
+                wrong += 1
+                own = text[len("Not yet."):].replace("Try another option.", "").strip()
+                if len(own) < 10 or "Try another option" not in text:
+                    problems.append(f"question {i}: a wrong answer did not show that option's "
+                                    f"feedback and another try ({text!r})")
+                if explanation.count() or _ANSWER_IS.search(text):
+                    problems.append(f"question {i}: the first wrong answer revealed the answer")
+                continue
+            if text.startswith("Not this one either."):
+                right = _ANSWER_IS.search(text)
+                if explanation.count() == 0 or not right:
+                    problems.append(f"question {i}: a second wrong answer did not reveal the "
+                                    f"answer and the explanation ({text!r})")
+                    break
+                text = _check(q, int(right.group(1)) - 1, text, timeout)
+                if not text.startswith("Correct."):
+                    problems.append(f"question {i}: the revealed answer was not accepted ({text!r})")
+                break
+            problems.append(f"question {i}: no feedback after answering (feedback: {text!r})")
+            break
+    if not problems and wrong_then_right == 0:
+        problems.append("no question was answered wrongly once and then rightly")
     return problems
 
 
