@@ -487,3 +487,20 @@ def test_every_checker_leaves_the_global_random_state_as_it_found_it(name):
         assert _same_state(before, _random_state())
         CHECKERS[name](_draws_everywhere(fn))
         assert _same_state(before, _random_state())
+
+
+def test_the_notebooks_torch_settings_do_not_change_the_check():
+    # A notebook that switched to float64 and turned gradients off is probed in its kernel;
+    # the grader, with torch's defaults, must find the inputs it builds itself.
+    fn = CORRECT_STYLES["reparameterize"]["torch.distributions"]
+    exercise = checks.EXERCISES["reparameterize"]
+    torch.set_default_dtype(torch.float64)
+    try:
+        with torch.no_grad():
+            data = exercise.probe_in({"reparameterize": fn})
+            assert rep.check_reparameterize(fn).passed
+            assert not torch.is_grad_enabled()
+        assert torch.get_default_dtype() == torch.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert exercise.replay(data).passed

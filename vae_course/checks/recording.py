@@ -106,6 +106,23 @@ def random_state_kept():
         np.random.set_state(np_state)
 
 
+@contextlib.contextmanager
+def torch_defaults():
+    """Check with torch's defaults (float32, CPU, gradients on), whatever the notebook set,
+    so that the kernel builds the inputs the grader builds; the notebook's settings return."""
+    dtype, grad = torch.get_default_dtype(), torch.is_grad_enabled()
+    device = torch.get_default_device()
+    try:
+        torch.set_default_dtype(torch.float32)
+        torch.set_default_device("cpu")
+        torch.set_grad_enabled(True)
+        yield
+    finally:
+        torch.set_default_dtype(dtype)
+        torch.set_default_device(device)
+        torch.set_grad_enabled(grad)
+
+
 def _probe(exercise: Exercise, student: list) -> tuple[Result, dict]:
     record = _new_record(exercise, (), student)
     session = _Session(exercise, "probe", student, record["calls"])
@@ -117,7 +134,7 @@ def _judge(exercise: Exercise, refs: list, session: _Session) -> Result:
     name = exercise.name
     _ACTIVE.append(session)
     try:
-        with random_state_kept():
+        with random_state_kept(), torch_defaults():
             exercise.judge(*refs)
     except NotAttempted:
         return Result(name, NOT_ATTEMPTED, NOT_DONE)
