@@ -66,6 +66,11 @@ CHEATS = {
         "def reconstruction_loss(logits, x):\n    return helper(logits, x)"]),
     "the checker's reference": ("reconstruction_loss", [
         "from vae_course.checks.autoencoder import _reference_loss as reconstruction_loss"]),
+    "__getattribute__": ("reconstruction_loss", [
+        "def reconstruction_loss(logits, x):\n"
+        "    return losses.__getattribute__('reconstruction_loss')(logits, x)"]),
+    "__dict__": ("reconstruction_loss", [
+        "reconstruction_loss = losses.__dict__['reconstruction_loss']"]),
     "importlib": ("reconstruction_loss", [
         "import importlib\nreconstruction_loss = importlib.import_module('vae_course.losses')"
         ".reconstruction_loss"]),
@@ -126,6 +131,8 @@ def test_the_message_names_the_cell_and_the_reference():
     "    return getattr(losses, name)(logits, x)",
     "import importlib\ndef reconstruction_loss(logits, x):\n"
     "    return importlib.import_module('vae_' + 'course.losses').reconstruction_loss(logits, x)",
+    "def reconstruction_loss(logits, x):\n    name = 'reconstruction_loss'\n"
+    "    return losses.__getattribute__(name)(logits, x)",
     "def reconstruction_loss(logits, x):\n    m = __import__('vae_course.' + 'losses')\n"
     "    return m.losses.reconstruction_loss(logits, x)",
 ])

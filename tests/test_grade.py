@@ -274,6 +274,22 @@ def test_usage_errors_exit_non_zero(tmp_path, capsys):
     assert "broken on purpose" in capsys.readouterr().err
 
 
+def test_bad_points_or_a_full_feedback_folder_stop_before_grading(tmp_path, capsys):
+    (tmp_path / "x.ipynb").write_text("{}")
+    points = tmp_path / "points.toml"
+    points.write_text("dubble = 2\n")
+    assert cli.main(["grade", str(tmp_path / "x.ipynb"), "--extra-checks", str(CHECKS),
+                     "--points", str(points)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown exercises ['dubble']" in err and "grading" not in err
+    (tmp_path / "feedback").mkdir()
+    (tmp_path / "feedback" / "mine.md").write_text("keep")
+    assert cli.main(["grade", str(tmp_path / "x.ipynb"), "--feedback",
+                     str(tmp_path / "feedback")]) == 2
+    assert "already holds files" in capsys.readouterr().err
+    assert (tmp_path / "feedback" / "mine.md").read_text() == "keep"
+
+
 def test_without_its_checks_the_toy_lesson_does_not_exist(tmp_path, capsys):
     nbformat.write(empty(), tmp_path / "90_toy.ipynb")
     assert cli.main(["grade", str(tmp_path)]) == 0

@@ -12,11 +12,9 @@ use of the reference. These all count, with ``losses`` being ``vae_course.losses
     reconstruction_loss = losses.reconstruction_loss       # an assignment
     model.reparameterize(mu, logvar)                       # the model's own method
 
-What counts as an exercise's answer (:func:`references`): anything in the course's
-library with the same name as what the student defines (``losses.gaussian_kl``,
-``VAE.reparameterize``), the checkers' own code (``vae_course.checks``), and the
-extras in :data:`ANSWERS`. The references of other exercises stay allowed, as in the
-solutions (``vae_loss`` may call ``losses.gaussian_kl``). Code that decides at run time
+What counts as an exercise's answer is in :mod:`.references`; the references of other
+exercises stay allowed, as in the solutions (``vae_loss`` may call
+``losses.gaussian_kl``). Code that decides at run time
 what it calls (exec, eval, names computed from strings, imports by a computed name) is
 reported too, since it cannot be checked.
 """
@@ -25,75 +23,15 @@ from __future__ import annotations
 
 import ast
 import builtins
-import importlib
-import inspect
-import pkgutil
+
 from nbformat import NotebookNode
 
 from ..checks.core import ERROR, FAILED, PASSED, Exercise
 from .notebook_names import Binding, Scope, bind_statements, function_scope, notebook_scope
+from .references import ANSWERS, CHECKS, lookup, references
 
-PACKAGE = "vae_course"
-CHECKS = f"{PACKAGE}.checks"
-# More references that compute (part of) an exercise's answer, beyond its own name.
-ANSWERS: dict[str, tuple[str, ...]] = {
-    "autoencode": ("vae_course.models.Autoencoder", "vae_course.models.VAE",
-                   "vae_course.models._flat"),
-    "reconstruction_loss": ("vae_course.losses.vae_loss", "vae_course.losses.model_loss"),
-    "gaussian_kl": ("vae_course.losses.kl_per_dimension", "vae_course.losses.monte_carlo_kl",
-                    "vae_course.losses.vae_loss", "vae_course.losses.model_loss"),
-    "vae_loss": ("vae_course.losses.model_loss",),
-    "interpolate_codes": ("vae_course.interactive.explorers.interpolate",),
-    "nearest_distance": ("vae_course.measures.nearest_distances",),
-    "make_decoder": ("vae_course.convolutional.decoder", "vae_course.convolutional.ConvVAE"),
-    "cvae_forward": ("vae_course.conditional.CVAE.forward", "vae_course.conditional.condition",
-                     "model()"),
-}
-# An entry "name()" in ANSWERS: calling the exercise's argument ``name`` itself is the
-# answer (``model(x, y)`` runs the course's own forward).
 DYNAMIC = {"exec", "eval", "compile", "__import__"}  # builtins that run or import by a string
-
-
-def lookup(path: str):
-    """The object a dotted path names in this process, importing only the course's own
-    modules; None when it names nothing."""
-    parts = path.split(".")
-    if parts[0] != PACKAGE:
-        return None
-    obj = importlib.import_module(PACKAGE)
-    for i, part in enumerate(parts[1:], start=2):
-        if hasattr(obj, part):
-            obj = getattr(obj, part)
-        elif inspect.ismodule(obj) and hasattr(obj, "__path__"):
-            try:
-                obj = importlib.import_module(".".join(parts[:i]))
-            except Exception:  # no such module
-                return None
-        else:
-            return None
-    return obj
-
-
-def library_modules() -> list[str]:
-    """The student's library: the top-level modules of the package, and the explorers."""
-    package = importlib.import_module(PACKAGE)
-    return [f"{PACKAGE}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
-            if not m.ispkg and not m.name.startswith("_")] + [f"{PACKAGE}.interactive.explorers"]
-
-
-def references(exercise: Exercise) -> tuple[dict[int, str], set[str]]:
-    """({id of a reference object: its dotted name}, names whose use counts as copying)."""
-    paths = [p for p in ANSWERS.get(exercise.name, ()) if not p.endswith("()")]
-    for module in library_modules():
-        mod = importlib.import_module(module)
-        for name in exercise.needs:
-            if inspect.isfunction(getattr(mod, name, None)):
-                paths.append(f"{module}.{name}")
-            for cls_name, cls in vars(mod).items():  # methods, e.g. VAE.reparameterize
-                if inspect.isclass(cls) and cls.__module__ == module and name in vars(cls):
-                    paths.append(f"{module}.{cls_name}.{name}")
-    objects = {id(lookup(p)): p for p in paths if lookup(p) is not None}
-    return objects, {p.rsplit(".", 1)[1] for p in paths} | set(exercise.needs)
+LOOKUPS = {"__getattribute__", "__getattr__"}  # methods that look an attribute up by its name
 
 
 # ---- searching the exercise's code -------------------------------------------------
@@ -183,7 +121,9 @@ class Finder:
                            f"own implementation")
         if isinstance(node, ast.Call):
             func = self.values(node.func, scope)
-            if func & {f"builtins.{name}" for name in DYNAMIC} or (
+            dunder = isinstance(node.func, ast.Attribute) and node.func.attr in LOOKUPS and \
+                not (node.args and isinstance(node.args[0], ast.Constant))
+            if dunder or func & {f"builtins.{name}" for name in DYNAMIC} or (
                     func & {"builtins.getattr", "importlib.import_module"}
                     and not all(isinstance(a, ast.Constant) for a in node.args[1:2] or
                                 node.args[:1])):
@@ -227,6 +167,10 @@ class Finder:
                     isinstance(node.args[1], ast.Constant):
                 return {f"{v}.{node.args[1].value}"
                         for v in self.values(node.args[0], scope, deeper) if v != STUDENT}
+            if isinstance(node.func, ast.Attribute) and node.func.attr in LOOKUPS and \
+                    node.args and isinstance(node.args[0], ast.Constant):  # m.__getattribute__("f")
+                return {f"{v}.{node.args[0].value}"
+                        for v in self.values(node.func.value, scope, deeper) if v != STUDENT}
             if func & {"importlib.import_module", "builtins.__import__"} and const:
                 return {const[0], const[0].split(".")[0]}
             return set()

@@ -3,6 +3,7 @@
     vae-course grade submissions/                       # a folder (searched recursively)
     vae-course grade alice.ipynb bob.ipynb --csv grades.csv --json grades.json
     vae-course grade submissions/ --timeout 120 --extra-checks ~/private_checks.py
+    vae-course grade submissions/ --points points.toml --csv grades.csv --feedback feedback/
 
 Each submission is read, copied into a temporary folder and run there in a fresh
 kernel, cell by cell (errors allowed, each cell under ``--timeout`` seconds), inside a
