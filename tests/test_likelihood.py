@@ -129,8 +129,10 @@ def test_bound_rises_with_k_and_k1_is_the_mean_log_weight():
 
 def test_grid_log_px_agrees_with_a_many_sample_estimate_for_a_2d_vae():
     model, x = _tiny_vae(seed=1), _images(3, seed=1)
-    grid = likelihood.grid_log_px(model, x, limit=6.0, step=0.02)
-    iwae = likelihood.estimate(model, x, 20_000, seed=0)
+    grid = likelihood.grid_log_px(model, x, limit=6.0, step=0.05)
+    finer = likelihood.grid_log_px(model, x, limit=6.0, step=0.025, chunk=5000)
+    assert torch.allclose(grid, finer, atol=0.01)  # the grid is fine enough
+    iwae = likelihood.estimate(model, x, 5000, seed=0)
     assert torch.all(iwae <= grid + 0.05)
     assert torch.allclose(grid, iwae, atol=0.3)
 
@@ -170,3 +172,19 @@ def test_grey_level_ceiling_is_minus_the_entropy_and_zero_for_binary_images():
     for p in (x, torch.tensor([[0.5, 0.5, 0.5]])):
         loglik = -F.binary_cross_entropy(p, x, reduction="sum")
         assert loglik.item() <= likelihood.grey_level_ceiling(x).item() + 1e-6
+
+
+def test_bound_vs_k_draws_the_bound_the_elbo_and_the_truth():
+    from matplotlib.figure import Figure
+
+    from vae_course import plots
+
+    fig = plots.bound_vs_k({1: -150.0, 10: -148.0, 100: -147.5}, elbo=-150.2, truth=-147.0,
+                           title="t")
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_title() == "t"
+    assert len(ax.lines) == 3  # the bound, the ELBO and the truth
+    assert list(ax.lines[0].get_ydata()) == [-150.0, -148.0, -147.5]
+    own = Figure()
+    assert plots.bound_vs_k({1: -1.0, 2: -0.5}, ax=own.subplots()) is own

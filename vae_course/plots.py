@@ -170,3 +170,33 @@ def loss_curves(history: dict[str, list[float]], keys=None, ax=None,
     ax.legend()
     ax.grid(alpha=0.3)
     return fig
+
+
+def bound_vs_k(bounds: dict[int, float], elbo: float | None = None, truth: float | None = None,
+               ax=None, title: str | None = None, label: str = "K-sample bound") -> Figure:
+    """The importance-sampling bound on log p(x) against the number of samples K (log axis).
+
+    Args:
+        bounds: K -> the bound averaged over images (nats), e.g. from
+            :func:`vae_course.likelihood.bound_by_k`.
+        elbo: the ELBO on the same images, drawn as a dashed line, with the gap shaded.
+        truth: log p(x) computed another way (e.g. by grid integration), a dotted line.
+    """
+    fig, ax = _axes(ax, (6, 4))
+    ks = sorted(bounds)
+    values = [bounds[k] for k in ks]
+    ax.plot(ks, values, marker="o", label=label)
+    if elbo is not None:
+        ax.axhline(elbo, color="grey", linestyle="--", label="ELBO")
+        ax.fill_between(ks, elbo, values, color="tab:blue", alpha=0.12,
+                        label="gap to the ELBO")
+    if truth is not None:
+        ax.axhline(truth, color="black", linestyle=":", label="log p(x) by grid integration")
+    ax.set_xscale("log")
+    ax.set_xlabel("K (importance samples per image, log scale)")
+    ax.set_ylabel("nats per image")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small", loc="lower right")
+    ax.grid(alpha=0.3)
+    return fig
