@@ -71,6 +71,8 @@ CHEATS = {
         "    return losses.__getattribute__('reconstruction_loss')(logits, x)"]),
     "__dict__": ("reconstruction_loss", [
         "reconstruction_loss = losses.__dict__['reconstruction_loss']"]),
+    "exec at the top": ("reconstruction_loss", [
+        "exec('reconstruction_loss = losses.reconstruction_loss')"]),
     "importlib": ("reconstruction_loss", [
         "import importlib\nreconstruction_loss = importlib.import_module('vae_course.losses')"
         ".reconstruction_loss"]),
@@ -142,6 +144,16 @@ def test_code_the_grader_cannot_read_is_not_credited(source):
     assert found["reconstruction_loss"].startswith(("not credited: cell", "copied: cell"))
     if "eval" in source:
         assert found["reconstruction_loss"].startswith("not credited: cell 3 runs")
+
+
+def test_code_run_from_a_computed_string_or_a_file_credits_nothing():
+    for source in ("code = 'reconstruction_loss = ' + 'losses.reconstruction_loss'\nexec(code)",
+                   "%run my_answers.py"):
+        found = copies("01_autoencoder", HONEST_AE, HONEST_LOSS, source)
+        assert sorted(found) == ["autoencode", "reconstruction_loss"], source
+        assert all(m.startswith("not credited: cell 4 runs code that the grader cannot read")
+                   for m in found.values())
+    assert copies("01_autoencoder", HONEST_AE, HONEST_LOSS, "exec('y = 2 * 21')") == {}
 
 
 def test_honest_code_and_using_the_reference_elsewhere_are_fine():

@@ -27,6 +27,7 @@ import builtins
 from nbformat import NotebookNode
 
 from ..checks.core import ERROR, FAILED, PASSED, Exercise
+from .notebook_names import DYNAMIC as DYNAMIC_CODE
 from .notebook_names import Binding, Scope, bind_statements, function_scope, notebook_scope
 from .references import ANSWERS, CHECKS, lookup, references
 
@@ -51,6 +52,9 @@ class Finder:
         self.queue: list[Binding] = []
 
     def run(self) -> list[str]:
+        for b in self.top.names.get(DYNAMIC_CODE, []):
+            self.hit(b.cell, f"runs code that the grader cannot read (`{ast.unparse(b.node)[:60]}`)",
+                     True)
         for name in self.exercise.needs:
             self.queue += self.top.names.get(name, [])
             for star in self.top.names.get("*", []):
