@@ -135,7 +135,7 @@ def test_first_cell_without_vae_course_says_how_to_install_it(path, tmp_path):
     assert out.returncode == 1, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
-    assert lines[0].startswith("vae_course is not installed in this kernel: run `pip install")
+    assert lines[0].startswith("vae_course is not installed in this kernel: install the course's wheel")
     assert "restart the kernel" in lines[0]
 
 
