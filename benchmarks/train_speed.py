@@ -195,12 +195,14 @@ def compute_floor(n_train: int = 60_000, n_test: int = 10_000, repeat: int = 30)
 
 # ---- notebooks ---------------------------------------------------------------------------------
 
-def time_notebooks(root: Path, timeout: int = 900) -> list[dict]:
+def time_notebooks(root: Path, timeout: int = 900, only: list[str] | None = None) -> list[dict]:
     import nbformat
     from nbclient import NotebookClient
 
     rows = []
     for path in sorted((REPO / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        if only and not any(path.stem.startswith(prefix) for prefix in only):
+            continue
         with tempfile.TemporaryDirectory() as cache:
             os.environ["VAE_COURSE_CACHE"] = cache
             os.environ["VAE_COURSE_DATA"] = str(root)
@@ -246,6 +248,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=1, help="seed of both runs (default 1)")
     p.add_argument("--skip-notebooks", action="store_true",
                    help="do not time the solution notebooks")
+    p.add_argument("--only-notebooks", nargs="*", metavar="NN",
+                   help="time only the solution notebooks (those whose names start with NN, "
+                        "e.g. 06 07; all when none is given), without the training paths")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results",
                    help="folder for train_speed.json and train_speed.png")
     args = p.parse_args(argv)
@@ -255,6 +260,11 @@ def main(argv=None) -> int:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"torch {torch.__version__} with {args.threads} threads", flush=True)
     results = {"threads": args.threads, "torch": torch.__version__, "epochs": args.epochs}
+    if args.only_notebooks is not None:
+        print("solution notebooks on a fresh kernel:", flush=True)
+        rows = time_notebooks(root, only=args.only_notebooks)
+        print(f"  these notebooks, cold: {sum(r['cold'] for r in rows):.1f} s")
+        return 0
     print("the two paths in turn, with the compute floor between them:", flush=True)
     results.update(run_interleaved(root, args.epochs, args.seed))
     conv, course, floors = results["conventional"], results["course"], results["floors"]
