@@ -22,6 +22,7 @@ from vae_course.checks import reparameterization as rep
 from vae_course.checks import sampling as smp
 from vae_course.losses import LossParts
 from vae_course.tools.student_notebook import STUB_RAISE
+from fixtures.catalogue import fails_with
 
 CHECKERS = {
     "autoencode": ae.check_autoencode,
@@ -37,9 +38,7 @@ CHECKERS = {
 }
 
 
-def _fails_with(result, hint: str):
-    assert result.status == "failed", result
-    assert hint in result.message, result.message
+_fails_with = fails_with
 
 
 # ---------------------------------------------------------------- correct, in other styles
