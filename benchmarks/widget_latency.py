@@ -11,7 +11,7 @@ import torch
 
 from vae_course import data
 from vae_course.interactive.explorers import decode_point
-from vae_course.train import course_model
+from vae_course import zoo
 from vae_course.interactive import latent_explorer
 
 
@@ -29,7 +29,7 @@ def per_call_ms(fn, n: int = 300) -> tuple[float, float]:
 
 
 def main() -> None:
-    vae, _ = course_model("vae", device="cpu", progress=False)
+    vae, _ = zoo.load("vae", device="cpu", progress=False)
     x, y = data.load("test")
     explorer = latent_explorer(vae, x[:2000], y[:2000])
     z1 = explorer.controls["z1"]

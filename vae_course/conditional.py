@@ -23,7 +23,7 @@ from torch import nn
 
 from .data import IMAGE_PIXELS
 from .losses import LossParts, vae_loss
-from .models import _flat, mlp
+from .models import flat_input, mlp
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class CVAE(nn.Module):
 
     def encode(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 784) images and (B,) labels -> (mu, logvar), each (B, latent_dim)."""
-        h = self.encoder(torch.cat([_flat(x, self.config.input_dim), self.one_hot(y)], dim=1))
+        h = self.encoder(torch.cat([flat_input(x, self.config.input_dim), self.one_hot(y)], dim=1))
         return self.to_mu(h), self.to_logvar(h)
 
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

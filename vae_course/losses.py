@@ -100,3 +100,9 @@ def model_loss(model: torch.nn.Module, x: torch.Tensor, beta: float = 1.0) -> Lo
         return vae_loss(*out[:1], x, *out[1:], beta=beta)
     recon = reconstruction_loss(out, x)
     return LossParts(recon, recon, torch.zeros((), device=recon.device))
+
+
+def classifier_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> LossParts:
+    """A classifier's cross-entropy (mean over the batch); ``recon`` repeats it, ``kl`` is zero."""
+    ce = F.cross_entropy(model(x), y)
+    return LossParts(ce, ce, torch.zeros((), device=ce.device))

@@ -48,8 +48,8 @@ def mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _flat(x: torch.Tensor, input_dim: int) -> torch.Tensor:
-    # Accept (B, 784) or images (B, 1, 28, 28) alike.
+def flat_input(x: torch.Tensor, input_dim: int) -> torch.Tensor:
+    """A batch (B, 784) or (B, 1, 28, 28) as rows (B, input_dim), with a clear error otherwise."""
     if x.dim() < 2 or x[0].numel() != input_dim:
         raise ValueError(f"expected a batch of inputs with {input_dim} values each "
                          f"(shape (B, {input_dim}) or (B, 1, 28, 28)), got shape {tuple(x.shape)}")
@@ -68,7 +68,7 @@ class Autoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 784) -> z of shape (B, latent_dim)."""
-        return self.encoder(_flat(x, self.config.input_dim))
+        return self.encoder(flat_input(x, self.config.input_dim))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(B, latent_dim) -> logits of shape (B, 784); ``sigmoid`` gives pixel probabilities."""
@@ -94,7 +94,7 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 784) -> (mu, logvar), each (B, latent_dim)."""
-        h = self.encoder(_flat(x, self.config.input_dim))
+        h = self.encoder(flat_input(x, self.config.input_dim))
         return self.to_mu(h), self.to_logvar(h)
 
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -118,17 +118,31 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Sizes of an MLP classifier: ``input_dim`` -> ``hidden`` -> ``n_classes``."""
+
+    input_dim: int = IMAGE_PIXELS
+    hidden: tuple[int, ...] = (256,)
+    n_classes: int = 10
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
 class DigitClassifier(nn.Module):
     """A small MLP classifier, (B, 784) -> class logits (B, n_classes); used to judge samples."""
 
-    def __init__(self, hidden: tuple[int, ...] = (256,), n_classes: int = 10,
-                 input_dim: int = IMAGE_PIXELS):
+    def __init__(self, config: ClassifierConfig | None = None, **sizes):
         super().__init__()
-        self.input_dim = input_dim
-        self.net = mlp([input_dim, *hidden, n_classes])
+        self.config = config or ClassifierConfig(**sizes)
+        self.net = mlp([self.config.input_dim, *self.config.hidden, self.config.n_classes])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(_flat(x, self.input_dim))
+        return self.net(flat_input(x, self.config.input_dim))
 
 
 def device_of(model) -> torch.device:
@@ -145,19 +159,3 @@ def device_of(model) -> torch.device:
         for tensor in owner.buffers():
             return tensor.device
     return torch.device("cpu")
-
-
-MODELS = {"ae": Autoencoder, "vae": VAE}
-
-from .convolutional import ConvVAE  # noqa: E402  (it imports only .data: no cycle)
-
-MODELS["conv_vae"] = ConvVAE
-
-
-def build(kind: str, config: ModelConfig) -> nn.Module:
-    """Make an untrained model of ``kind`` (a key of ``MODELS``: "ae", "vae", "conv_vae", ...)."""
-    try:
-        return MODELS[kind](config)
-    except KeyError:
-        raise ValueError(f"unknown model kind {kind!r}: choose one of "
-                         f"{', '.join(map(repr, MODELS))}") from None

@@ -9,7 +9,7 @@ its exercises without an edit to this file.
 import importlib
 import pkgutil
 
-from .core import EXERCISES, Exercise, Hint, Result, checker  # noqa: F401
+from .core import EXERCISES, Exercise, Hint, Result, Status, checker  # noqa: F401
 
 
 def exercises_for(notebook: str) -> list[Exercise]:
@@ -19,7 +19,8 @@ def exercises_for(notebook: str) -> list[Exercise]:
 
 # Importing the modules registers their exercises in EXERCISES (in name order, so that
 # the order of a notebook's exercises is the order of their checkers in its module).
+MACHINERY = {"core", "plain", "recording", "results"}  # the modules that register no exercise
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
-    if _info.name != "core":
+    if _info.name not in MACHINERY:
         importlib.import_module(f"{__name__}.{_info.name}")
 del _info

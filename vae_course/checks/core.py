@@ -7,8 +7,8 @@ the first thing that is off. :func:`checker` turns it into a function that retur
 
 Student code is reached only through :func:`call` (or :func:`call_traced`). In the
 student's kernel a call runs the function on copies of its inputs and records what it
-gave back as plain data (see :mod:`.probe`); the checker then judges the record. The
-grader runs the same checker again in its own process, where each call runs nothing:
+gave back as plain data (:mod:`.recording`, :mod:`.plain`); the checker then judges the
+record. The grader runs the same checker again in its own process, where each call runs nothing:
 it checks that its inputs are the ones recorded and hands back the recorded outputs.
 So the verdict is always computed from plain data, and in grading never by code that
 a submission could have replaced.
@@ -23,7 +23,7 @@ Writing a checker (the rules that keep the notebook and the grader in agreement)
    count, eval()) goes into a small function of the checker passed to ``call`` with the
    handle, e.g. ``call(_layers, model)``: it runs in the kernel and returns plain data.
 3. Gradients: ``call_traced(fn, *args, backward=lambda out: out[0])`` back-propagates
-   the sum of the chosen tensor inside the probe; read ``trace.grads[i]`` (argument
+   the sum of the chosen tensor where the function ran; read ``trace.grads[i]`` (argument
    ``i``). Never call ``.backward()`` on a returned tensor: it is a detached copy.
 4. Build every input from fixed seeds (an explicit ``torch.Generator().manual_seed(...)``
    or ``torch.manual_seed`` right before), never from the global random stream after a
@@ -44,52 +44,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import probe
-from .probe import ProbeError, describe  # noqa: F401  (describe: for checkers' hints)
-
-PASSED, FAILED, NOT_ATTEMPTED, ERROR = "passed", "failed", "not attempted", "error"
-_ICONS = {PASSED: "✅", FAILED: "❌", NOT_ATTEMPTED: "⏳", ERROR: "💥"}
-FORMAT = 1  # version of the records that cross from the kernel to the grader
-NOT_DONE = ("Not done yet: replace `raise NotImplementedError` with your code, run that cell, "
-            "then this one.")
-
-
-class Hint(Exception):
-    """Something specific is off; the message says what, without giving the answer."""
-
-
-class NotAttempted(Exception):
-    """The exercise still raises its stub's own NotImplementedError."""
-
-
-class StudentError(Exception):
-    """The student's code raised an exception of its own."""
-
-
-class Tampered(Exception):
-    """The grader's replay of a check does not match what the student's kernel recorded."""
-
-
-@dataclass
-class Result:
-    """The outcome of one check: ``status`` is passed, failed, not attempted or error."""
-
-    exercise: str
-    status: str
-    message: str
-
-    @property
-    def passed(self) -> bool:
-        return self.status == PASSED
-
-    def __repr__(self) -> str:
-        return f"{_ICONS[self.status]} {self.exercise}: {self.status}. {self.message}"
-
-    def __str__(self) -> str:
-        return repr(self)
-
-    def as_dict(self) -> dict:
-        return {"exercise": self.exercise, "status": self.status, "message": self.message}
+from . import plain
+from .plain import RecordError, describe  # noqa: F401  (describe: for checkers' hints)
+from .recording import (Session, Trace, call, call_traced, run_checker, new_record,  # noqa: F401
+                        random_state_kept, run_and_record, tampered_message, validate)
+from .results import (NOT_DONE, Hint, NotAttempted, Result, Status, StudentError,  # noqa: F401
+                      Tampered)
 
 
 @dataclass
@@ -107,42 +67,35 @@ class Exercise:
         return [n for n in self.needs if n not in namespace]
 
     def _missing_result(self, missing) -> Result:
-        return Result(self.name, NOT_ATTEMPTED,
+        return Result(self.name, Status.NOT_ATTEMPTED,
                       f"`{'`, `'.join(missing)}` is not defined: run the exercise cell first.")
 
-    def run_in(self, namespace: dict) -> Result:
-        """Check the student's definitions found in ``namespace`` (a notebook's globals)."""
-        missing = self._missing(namespace)
-        if missing:
-            return self._missing_result(missing)
-        return self.run(*(namespace[n] for n in self.needs))
-
-    def probe_in(self, namespace: dict) -> bytes:
+    def record_in(self, namespace: dict) -> bytes:
         """Run the check on ``namespace`` and return its record (in the student's kernel)."""
         missing = self._missing(namespace)
         if missing or self.judge is None:
-            record = recording._new_record(self, missing)
+            record = new_record(self, missing)
         else:
-            _, record = recording._probe(self, [namespace[n] for n in self.needs])
-        return probe.to_bytes(record)
+            _, record = run_and_record(self, [namespace[n] for n in self.needs])
+        return plain.to_bytes(record)
 
     def replay(self, data: bytes) -> Result:
-        """Judge a record made by :meth:`probe_in`, running no student code (in the grader)."""
+        """Judge a record made by :meth:`record_in`, running no student code (in the grader)."""
         try:
-            record = probe.from_bytes(data)
-            recording._validate(record, self)
-        except (ProbeError, Tampered) as exc:
-            return Result(self.name, ERROR, recording._tampered_message(exc))
+            record = plain.from_bytes(data)
+            validate(record, self)
+        except (RecordError, Tampered) as exc:
+            return Result(self.name, Status.ERROR, tampered_message(exc))
         if record["missing"]:
             return self._missing_result(record["missing"])
         if self.judge is None:
-            return Result(self.name, ERROR, "this exercise's checker cannot judge a record.")
-        refs = [probe.make_ref(-1 - i, str(t), bool(c))
+            return Result(self.name, Status.ERROR, "this exercise's checker cannot judge a record.")
+        refs = [plain.make_ref(-1 - i, str(t), bool(c))
                 for i, (t, c) in enumerate(record["student"])]
-        session = recording._Session(self, "replay", calls=list(record["calls"]))
-        result = recording._judge(self, refs, session)
+        session = Session(self, "replay", calls=list(record["calls"]))
+        result = run_checker(self, refs, session)
         if session.calls and not result.message.startswith("not graded"):
-            return Result(self.name, ERROR, recording._tampered_message(Tampered(
+            return Result(self.name, Status.ERROR, tampered_message(Tampered(
                 f"the kernel recorded {len(session.calls)} more call(s) of student code than "
                 f"the check makes")))
         return result
@@ -163,7 +116,7 @@ def checker(name: str, notebook: str, needs: tuple[str, ...], success: str):
 
         @functools.wraps(fn)
         def run(*student) -> Result:
-            return recording._probe(exercise, list(student))[0]
+            return run_and_record(exercise, list(student))[0]
 
         exercise.run = run
         if name in EXERCISES:
@@ -190,7 +143,7 @@ def expect_tensor(out, what: str, shape: tuple[int, ...] | None = None) -> torch
         raise Hint(f"{what} is a Python number: return the tensor itself (no `.item()`), "
                    f"so that gradients can flow.")
     if not isinstance(out, torch.Tensor):
-        raise Hint(f"{what} should be a torch tensor, got {probe.describe(out)}.")
+        raise Hint(f"{what} should be a torch tensor, got {describe(out)}.")
     if not out.is_floating_point():
         raise Hint(f"{what} has dtype {out.dtype}; it should be a floating-point tensor.")
     if shape is not None and tuple(out.shape) != tuple(shape):
@@ -216,6 +169,11 @@ def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e
     return bool(torch.allclose(a, b, rtol=rtol, atol=atol))
 
 
-# The calls of student code, recorded in the kernel and replayed in the grader.
-from . import recording  # noqa: E402
-from .recording import Trace, call, call_traced, random_state_kept, replayed  # noqa: E402,F401
+def replayed(check: Callable[..., Result] | Exercise, *student) -> Result:
+    """The result the grader gives: record ``check`` on ``student``, then judge the bytes.
+
+    For tests: a checker whose replayed result differs from its direct one breaks grading.
+    """
+    exercise = check if isinstance(check, Exercise) else next(
+        e for e in EXERCISES.values() if e.run is check)
+    return exercise.replay(exercise.record_in(dict(zip(exercise.needs, student))))

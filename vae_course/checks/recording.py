@@ -1,6 +1,6 @@
 """Calls of student code: run and recorded in the student's kernel, read back in the grader.
 
-A check runs in a session. In the kernel ("probe") :func:`call` runs the student's
+A check runs in a session. In the kernel ("record") :func:`call` runs the student's
 function on copies of its inputs and appends what happened to the session's record as
 plain data; in the grader ("replay") it runs nothing, checks that its inputs have the
 digest recorded for that call, and hands back the recorded outcome. Both then interpret
@@ -21,28 +21,33 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import core, probe
-from .core import (ERROR, FAILED, FORMAT, NOT_ATTEMPTED, NOT_DONE, PASSED, Exercise, Hint,
-                   NotAttempted, Result, StudentError, Tampered)
-from .probe import ProbeError, Ref
+from . import plain
+from .plain import RecordError, Ref
+from .results import NOT_DONE, Hint, NotAttempted, Result, Status, StudentError, Tampered
+
+FORMAT = 1  # version of the records that cross from the kernel to the grader
 
 # The raise line that `vae-course build` puts in place of a solution (student_notebook.py).
 _STUB = re.compile(r"^Exercise `(\w+)`: replace this line with your code\.$")
 _LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation"
 
-class _Session:
-    """The calls of one check: run and recorded ("probe") or read back ("replay")."""
 
-    def __init__(self, exercise: Exercise | None, mode: str, student=(), calls=None):
+class Session:
+    """The calls of one check: run and recorded ("record") or read back ("replay").
+
+    ``exercise`` is the :class:`~vae_course.checks.core.Exercise` being checked (or None).
+    """
+
+    def __init__(self, exercise, mode: str, student=(), calls=None):
         self.exercise, self.mode = exercise, mode
-        self.student = list(student)  # the live student objects (probe only)
+        self.student = list(student)  # the live student objects (record only)
         self.live: list = []  # live objects behind the handles that calls returned
         self.calls = calls if calls is not None else []
 
     def resolve(self, value):
-        """A handle's live object (probe), recursively through lists, tuples and dicts."""
+        """A handle's live object (record), recursively through lists, tuples and dicts."""
         if isinstance(value, Ref):
-            key = value._key
+            key = plain.ref_key(value)
             if key < 0:
                 return self.student[-1 - key]
             return self.live[key]
@@ -63,17 +68,20 @@ class _Session:
         return rec
 
 
-_ACTIVE: list[_Session] = []
+_ACTIVE: list[Session] = []
 
 
-def _new_record(exercise: Exercise, missing=(), student=()) -> dict:
+def new_record(exercise, missing=(), student=()) -> dict:
+    """An empty record of one check of ``exercise``: what the kernel sends the grader."""
     return {"format": FORMAT, "exercise": exercise.name, "missing": list(missing),
-            "student": [(probe.describe(s), callable(s)) for s in student], "calls": []}
+            "student": [(plain.describe(s), callable(s)) for s in student], "calls": []}
 
 
-def _validate(record, exercise: Exercise) -> None:
+def validate(record, exercise) -> None:
+    """Raise :class:`RecordError` or :class:`Tampered` unless ``record`` is a well-formed
+    record of ``exercise``."""
     if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise ProbeError("not a record of this version of the checks")
+        raise RecordError("not a record of this version of the checks")
     if record.get("exercise") != exercise.name:
         raise Tampered(f"the record is of exercise {record.get('exercise')!r}")
     ok = (isinstance(record.get("missing"), list)
@@ -83,10 +91,11 @@ def _validate(record, exercise: Exercise) -> None:
           and isinstance(record.get("student"), list)
           and (record["missing"] or len(record["student"]) == len(exercise.needs)))
     if not ok:
-        raise ProbeError("the record's fields are malformed")
+        raise RecordError("the record's fields are malformed")
 
 
-def _tampered_message(exc: Exception) -> str:
+def tampered_message(exc: Exception) -> str:
+    """What the student reads when the kernel's record and the grader's replay disagree."""
     return (f"not graded: what the notebook's kernel reported for this exercise does not "
             f"match the grader's own check ({exc}). Something in the submission changed the "
             f"checks, vae_course or torch while it ran; run the notebook top to bottom in a "
@@ -123,47 +132,39 @@ def torch_defaults():
         torch.set_grad_enabled(grad)
 
 
-def _probe(exercise: Exercise, student: list) -> tuple[Result, dict]:
-    record = _new_record(exercise, (), student)
-    session = _Session(exercise, "probe", student, record["calls"])
-    refs = [probe.make_ref(-1 - i, probe.describe(s), callable(s)) for i, s in enumerate(student)]
-    return _judge(exercise, refs, session), record
+def run_and_record(exercise, student: list) -> tuple[Result, dict]:
+    """Check the live ``student`` objects (in the kernel): the result and its record."""
+    record = new_record(exercise, (), student)
+    session = Session(exercise, "record", student, record["calls"])
+    refs = [plain.make_ref(-1 - i, plain.describe(s), callable(s)) for i, s in enumerate(student)]
+    return run_checker(exercise, refs, session), record
 
 
-def _judge(exercise: Exercise, refs: list, session: _Session) -> Result:
+def run_checker(exercise, refs: list, session: Session) -> Result:
+    """Run ``exercise``'s checker on handles ``refs`` in ``session``; never raises."""
     name = exercise.name
     _ACTIVE.append(session)
     try:
         with random_state_kept(), torch_defaults():
             exercise.judge(*refs)
     except NotAttempted:
-        return Result(name, NOT_ATTEMPTED, NOT_DONE)
+        return Result(name, Status.NOT_ATTEMPTED, NOT_DONE)
     except Hint as hint:
-        return Result(name, FAILED, str(hint))
+        return Result(name, Status.FAILED, str(hint))
     except StudentError as err:
-        return Result(name, ERROR, str(err))
-    except (Tampered, ProbeError) as exc:
-        return Result(name, ERROR, _tampered_message(exc))
+        return Result(name, Status.ERROR, str(err))
+    except (Tampered, RecordError) as exc:
+        return Result(name, Status.ERROR, tampered_message(exc))
     except Exception as exc:  # a fault of the checker: say so, never a traceback
-        return Result(name, ERROR, f"the check could not judge this answer "
-                                   f"({type(exc).__name__}: {exc}).")
+        return Result(name, Status.ERROR, f"the check could not judge this answer "
+                                          f"({type(exc).__name__}: {exc}).")
     finally:
         _ACTIVE.remove(session)
-    return Result(name, PASSED, exercise.success)
+    return Result(name, Status.PASSED, exercise.success)
 
 
-def _session() -> _Session:
-    return _ACTIVE[-1] if _ACTIVE else _Session(None, "probe")
-
-
-def replayed(check: Callable[..., Result] | Exercise, *student) -> Result:
-    """The result the grader gives: probe ``check`` on ``student``, then judge the bytes.
-
-    For tests: a checker whose replayed result differs from its direct one breaks grading.
-    """
-    exercise = check if isinstance(check, Exercise) else next(
-        e for e in core.EXERCISES.values() if e.run is check)
-    return exercise.replay(exercise.probe_in(dict(zip(exercise.needs, student))))
+def _session() -> Session:
+    return _ACTIVE[-1] if _ACTIVE else Session(None, "record")
 
 
 # ---------------------------------------------------------------- calls of student code
@@ -209,12 +210,12 @@ def call_traced(fn, *args, backward: Callable | None = None, **kwargs) -> Trace:
 
     Args:
         backward: picks the tensor to differentiate from the raw result (e.g.
-            ``lambda out: out[1]``); its ``.sum()`` is back-propagated inside the
-            probe, and the gradients of the inputs are recorded in ``Trace.grads``.
+            ``lambda out: out[1]``); its ``.sum()`` is back-propagated where the
+            function ran, and the gradients of the inputs are recorded in ``Trace.grads``.
     """
     session = _session()
-    key = probe.digest(fn, args, kwargs, backward)
-    if session.mode == "probe":
+    key = plain.digest(fn, args, kwargs, backward)
+    if session.mode == "record":
         rec = _execute(session, fn, args, kwargs, backward)
         rec["digest"] = key
         session.calls.append(rec)
@@ -291,7 +292,7 @@ def _changed(original, given) -> str | None:
     return None
 
 
-def _is_stub(exc: BaseException, session: _Session, target) -> bool:
+def _is_stub(exc: BaseException, session: Session, target) -> bool:
     """The exercise's own placeholder, raised from the function it stands in for."""
     match = isinstance(exc, NotImplementedError) and _STUB.match(str(exc))
     if not match:
@@ -312,10 +313,10 @@ def _is_stub(exc: BaseException, session: _Session, target) -> bool:
     return stub in allowed
 
 
-def _execute(session: _Session, fn, args, kwargs, backward) -> dict:
+def _execute(session: Session, fn, args, kwargs, backward) -> dict:
     target = session.resolve(fn)
     if not callable(target):
-        return {"outcome": "not callable", "type": probe.describe(target)}
+        return {"outcome": "not callable", "type": plain.describe(target)}
     # The checker's own inputs are copied (and compared afterwards); the student's own
     # objects (handles) are passed as they are: a model may update its own buffers.
     theirs = {i for i, a in enumerate(args) if isinstance(a, Ref)}
@@ -354,7 +355,7 @@ def _execute(session: _Session, fn, args, kwargs, backward) -> dict:
                 grads[k] = copied.grad
             elif isinstance(copied, torch.nn.Module):
                 grads[k] = [p.grad for p in copied.parameters()]
-    rec["out"], rec["grads"] = probe.encode(out, session.live), probe.encode(grads)
+    rec["out"], rec["grads"] = plain.encode(out, session.live), plain.encode(grads)
     return rec
 
 
@@ -418,7 +419,7 @@ def _in_place_hint(name: str, how: str) -> Hint:
                 f"out-of-place form, so that the caller's `{name}` stays as it was.")
 
 
-def _interpret(session: _Session, rec: dict) -> Trace:
+def _interpret(session: Session, rec: dict) -> Trace:
     try:
         outcome = rec["outcome"]
         if outcome == "not callable":
@@ -434,11 +435,11 @@ def _interpret(session: _Session, rec: dict) -> Trace:
         if outcome == "changed":
             raise _in_place_hint(str(rec["name"]), str(rec["how"]))
         if outcome != "returned":
-            raise ProbeError(f"unknown outcome {outcome!r}")
-        grads = probe.decode(rec["grads"])
+            raise RecordError(f"unknown outcome {outcome!r}")
+        grads = plain.decode(rec["grads"])
         spied = {k: [tuple(s) for s in v] for k, v in dict(rec["spied"]).items()}
         aliased = [(int(i), int(j)) for i, j in rec["aliased"]]
-        return Trace(probe.decode(rec["out"]), grads if isinstance(grads, dict) else {},
+        return Trace(plain.decode(rec["out"]), grads if isinstance(grads, dict) else {},
                      rec["backward_error"], dict(rec["generators"]), spied, aliased)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise ProbeError(f"a malformed call record ({type(exc).__name__}: {exc})") from None
+        raise RecordError(f"a malformed call record ({type(exc).__name__}: {exc})") from None

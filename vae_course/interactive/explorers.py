@@ -18,7 +18,8 @@ import torch
 
 from ..data import IMAGE_SIDE
 from ..models import device_of
-from ..train import COURSE_MODELS, TrainConfig, evaluate, load_or_train
+from ..train import TrainConfig, evaluate
+from ..zoo import CATALOGUE, load_or_train
 
 
 # ---- latent space ------------------------------------------------------------------
@@ -232,9 +233,9 @@ def beta_models(betas, train_config: TrainConfig | None = None, model_config=Non
     Returns:
         ``{beta: model}`` in the order of ``betas``.
     """
-    course_model_config, course_train_config = COURSE_MODELS["vae"]
-    base = replace(train_config or course_train_config, **train_settings)
-    return {float(b): load_or_train("vae", model_config or course_model_config,
+    course = CATALOGUE["vae"]
+    base = replace(train_config or course.training, **train_settings)
+    return {float(b): load_or_train("vae", model_config or course.model,
                                     replace(base, beta=float(b)), device=device,
                                     progress=progress)[0]
             for b in betas}

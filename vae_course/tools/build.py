@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .cli import course_dir
+from .notebooks import course_dir
 from .student_notebook import (MarkerError, cells_with_outputs, find_leaks, is_edited,
                                student_notebook)
 

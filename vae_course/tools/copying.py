@@ -26,7 +26,8 @@ import builtins
 
 from nbformat import NotebookNode
 
-from ..checks.core import ERROR, FAILED, PASSED, Exercise
+from ..checks.core import Exercise
+from ..checks.results import Status
 from .notebook_names import DYNAMIC as DYNAMIC_CODE
 from .notebook_names import Binding, Scope, bind_statements, function_scope, notebook_scope
 from .references import ANSWERS, CHECKS, lookup, references
@@ -227,7 +228,7 @@ def copies_failed(nb: NotebookNode, exercises: list[Exercise],
     except Exception as exc:
         why = (f" Note: not checked for copies of the course's reference ({type(exc).__name__}: "
                f"{exc}); grade it by hand.")
-        return [(ERROR if status == PASSED else status, message + why)
+        return [(Status.ERROR if status == Status.PASSED else status, message + why)
                 for status, message in outcome]
-    return [(FAILED, copies[e.name]) if e.name in copies else result
+    return [(Status.FAILED, copies[e.name]) if e.name in copies else result
             for e, result in zip(exercises, outcome)]

@@ -29,18 +29,17 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import feedback, gradebook, grader_cell, sandbox
-from ..checks.core import ERROR, NOT_ATTEMPTED, Exercise
+from ..checks.core import Exercise
+from ..checks.results import Status
 from .copying import copies_failed
-from .gradebook import NO_EXERCISE, TIMED_OUT, Row
-from .notebook_exec import DEAD, CellRun, KernelSession, kernel_env
-from .notebook_exec import ERROR as CELL_ERROR
+from .gradebook import NO_EXERCISE, Row
+from .notebook_exec import CellRun, CellStatus, KernelSession, kernel_env
 from .student_notebook import clear_outputs
 from .submissions import (SubmissionError, known_lessons, lesson_of,  # noqa: F401
                           read_submission, submissions)
 
 DEFAULT_TIMEOUT = 600  # seconds per cell: enough to train a course model on a slow laptop
 MAX_RESTARTS = 3  # times a notebook is run again without a cell that killed the kernel
-KILLED = "killed the kernel"  # a student cell skipped because it killed the kernel
 
 
 # ---- which cells belong to which exercise ------------------------------------------
@@ -70,37 +69,31 @@ def resolve(exercise: Exercise, nb: NotebookNode, runs: list[CellRun], check: Ce
     """The (status, message) of one exercise, from how the cells ran and the grader's check."""
     defining, using = exercise_cells(nb, exercise)
     for run in runs:
-        if run.status == TIMED_OUT and run.index in using:
-            return TIMED_OUT, (f"{describe(nb, run)} {run.evalue}: an endless loop? Make sure "
+        if run.status == CellStatus.TIMED_OUT and run.index in using:
+            return Status.TIMED_OUT, (f"{describe(nb, run)} {run.evalue}: an endless loop? Make sure "
                                f"your code finishes, then run the notebook top to bottom.")
     if result is not None:
-        errors = [r for r in runs if r.index in defining and r.status in (CELL_ERROR, KILLED)]
-        if result["status"] == NOT_ATTEMPTED and errors and "not defined" in result["message"]:
+        errors = [r for r in runs if r.index in defining and r.status in (CellStatus.ERROR, CellStatus.SKIPPED)]
+        if result["status"] == Status.NOT_ATTEMPTED and errors and "not defined" in result["message"]:
             run = errors[0]
-            what = (f"raised {run.ename}: {run.evalue}" if run.status == CELL_ERROR
+            what = (f"raised {run.ename}: {run.evalue}" if run.status == CellStatus.ERROR
                     else "killed the kernel (exit()? os._exit()?)")
-            return ERROR, f"the exercise {describe(nb, run)} {what}. Fix that cell and run it again."
-        return result["status"], result["message"]
-    if check is not None and check.status == TIMED_OUT:
-        return TIMED_OUT, (f"checking it took longer than {timeout:.0f} s: does your function "
+            return Status.ERROR, f"the exercise {describe(nb, run)} {what}. Fix that cell and run it again."
+        return Status(result["status"]), result["message"]
+    if check is not None and check.status == CellStatus.TIMED_OUT:
+        return Status.TIMED_OUT, (f"checking it took longer than {timeout:.0f} s: does your function "
                            f"finish for every input?")
-    if check is not None and check.status == DEAD:
-        return ERROR, "checking it killed the kernel: does your function call exit() or os._exit()?"
-    if check is not None and check.status == CELL_ERROR:
-        return ERROR, f"the check could not run: {check.ename}: {check.evalue}"
-    dead = [r for r in runs if r.status == DEAD]
+    if check is not None and check.status == CellStatus.KERNEL_DIED:
+        return Status.ERROR, "checking it killed the kernel: does your function call exit() or os._exit()?"
+    if check is not None and check.status == CellStatus.ERROR:
+        return Status.ERROR, f"the check could not run: {check.ename}: {check.evalue}"
+    dead = [r for r in runs if r.status == CellStatus.KERNEL_DIED]
     if dead:
-        return ERROR, (f"not checked: the kernel died while running {describe(nb, dead[0])}. "
+        return Status.ERROR, (f"not checked: the kernel died while running {describe(nb, dead[0])}. "
                        f"Run that cell alone to see why (exit(), os._exit(), out of memory?).")
     why = check.evalue if check else "an earlier cell stopped the notebook"
-    return (TIMED_OUT if "limit" in why or "busy" in why else ERROR), f"not checked: {why}."
-
-
-def read_result(cell: NotebookNode) -> dict | None:
-    for out in cell.get("outputs", []):
-        if grader_cell.MIME in out.get("data", {}):
-            return dict(out["data"][grader_cell.MIME])
-    return None
+    return (Status.TIMED_OUT if "limit" in why or "busy" in why else Status.ERROR), \
+        f"not checked: {why}."
 
 
 # ---- grading -----------------------------------------------------------------------
@@ -121,13 +114,13 @@ def run_once(nb: NotebookNode, skip: list[int], exercises: list[Exercise], extra
         kernel.run(n_student)
         runs = []
         for i in range(n_student):
-            runs.append(CellRun(i, KILLED) if i in skip else kernel.run(i))
-            if runs[-1].status == DEAD and stop_on_death:
+            runs.append(CellRun(i, CellStatus.SKIPPED) if i in skip else kernel.run(i))
+            if runs[-1].status == CellStatus.KERNEL_DIED and stop_on_death:
                 return [], i
         outcome = []
         for exercise in exercises:
             check = result = None
-            if not any(r.status == TIMED_OUT and r.index in exercise_cells(nb, exercise)[1]
+            if not any(r.status == CellStatus.TIMED_OUT and r.index in exercise_cells(nb, exercise)[1]
                        for r in runs):
                 nb.cells.append(nbformat.v4.new_code_cell(
                     grader_cell.CELL.format(name=exercise.name, extra=extra)))
@@ -175,14 +168,14 @@ def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: se
         nb = read_submission(path)
         lesson = lesson_of(nb, path, known_lessons(registry))
     except SubmissionError as exc:
-        return [Row(shown, "", NO_EXERCISE, ERROR, str(exc))]
+        return [Row(shown, "", NO_EXERCISE, Status.ERROR, str(exc))]
     exercises = [e for e in registry.values() if e.notebook == lesson]
     if not exercises:
-        return [Row(shown, lesson, NO_EXERCISE, ERROR, f"lesson {lesson} has no exercises to grade.")]
+        return [Row(shown, lesson, NO_EXERCISE, Status.ERROR, f"lesson {lesson} has no exercises to grade.")]
     try:
         outcome = grade_notebook(nb, exercises, extra, timeout, notebook_timeout, confine, hide)
     except Exception as exc:  # e.g. the kernel could not start
-        return [Row(shown, lesson, NO_EXERCISE, ERROR,
+        return [Row(shown, lesson, NO_EXERCISE, Status.ERROR,
                     f"could not run the notebook: {type(exc).__name__}: {exc}")]
     return [Row(shown, lesson, e.name, status, message, hidden=e.name not in public)
             for e, (status, message) in zip(exercises, outcome)]
@@ -238,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from ..checks import EXERCISES
-    from .cli import course_dir
+    from .notebooks import course_dir
 
     files = submissions(args.paths)
     if not files:

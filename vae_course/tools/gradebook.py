@@ -18,27 +18,28 @@ import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..checks.core import ERROR, FAILED, NOT_ATTEMPTED, PASSED
+from ..checks.results import Status
 
-TIMED_OUT = "timed out"
-STATUSES = (PASSED, FAILED, NOT_ATTEMPTED, ERROR, TIMED_OUT)
 NO_EXERCISE = "-"  # the exercise column of a row about the whole submission
 DEFAULT_POINTS = 1.0
 
 
 @dataclass
 class Row:
-    """One result: ``status`` is passed, failed, not attempted, error or timed out."""
+    """One result of one exercise of one submission."""
 
     notebook: str  # the submission's path, as shown
     lesson: str  # e.g. "03_reparameterization"; "" when unknown
     exercise: str  # NO_EXERCISE when the submission as a whole could not be graded
-    status: str
+    status: Status
     message: str
     hidden: bool = False  # a check from the instructor's extra checks
     student: str = ""
     points: float = 0.0  # earned: all of max_points when passed, else 0
     max_points: float = 0.0
+
+    def __post_init__(self):
+        self.status = Status(self.status)
 
 
 # ---- students and points ------------------------------------------------------------
@@ -88,7 +89,7 @@ def award(rows: list[Row], points: dict[str, float]) -> None:
     for r in rows:
         if r.exercise != NO_EXERCISE:
             r.max_points = points.get(r.exercise, DEFAULT_POINTS)
-            r.points = r.max_points if r.status == PASSED else 0.0
+            r.points = r.max_points if r.status == Status.PASSED else 0.0
 
 
 def number(x: float) -> str:
@@ -104,7 +105,7 @@ def per_notebook(rows: list[Row]) -> dict[str, dict]:
                                             "max_points": 0.0})
         if r.exercise != NO_EXERCISE:
             entry["checks"] += 1
-            entry["passed"] += r.status == PASSED
+            entry["passed"] += r.status == Status.PASSED
             entry["points"] += r.points
             entry["max_points"] += r.max_points
     return out
@@ -152,7 +153,7 @@ def per_student(rows: list[Row]) -> tuple[dict[str, dict], list[str]]:
 
 def totals(rows: list[Row]) -> dict[str, int]:
     """How many rows have each status (rows about a whole submission count as errors)."""
-    return {status: sum(r.status == status for r in rows) for status in STATUSES}
+    return {status: sum(r.status == status for r in rows) for status in Status}
 
 
 # ---- output -------------------------------------------------------------------------
@@ -180,7 +181,7 @@ def table(rows: list[Row]) -> str:
     lines += notes
     counts = totals(rows)
     lines.append(f"totals: {len(per_notebook(rows))} notebooks, {len(students)} students, "
-                 + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
+                 + ", ".join(f"{counts[s]} {s}" for s in Status))
     return "\n".join(lines)
 
 

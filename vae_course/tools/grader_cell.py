@@ -2,11 +2,11 @@
 
 After a submission's own cells have run, the grader appends one cell per exercise:
 
-    from vae_course.tools.grader_cell import probe as _vae_course_probe
-    _vae_course_probe(globals(), "reparameterize", "/path/to/private_checks.py")
+    from vae_course.tools.grader_cell import record as _vae_course_record
+    _vae_course_record(globals(), "reparameterize", "/path/to/private_checks.py")
 
 which runs the exercise's checker on the notebook's globals with every call of student
-code recorded as plain data (the probe, see ``vae_course.checks.core``), and displays
+code recorded as plain data (see ``vae_course.checks.core``), and displays
 that record under :data:`MIME`. One cell per exercise, so that a student's function
 that never returns costs only that exercise. The grader reads the record back and
 :func:`verdict` judges it in the grader's own process, with the checks it imported
@@ -37,9 +37,10 @@ import importlib.util
 from pathlib import Path
 
 from ..checks import core
+from ..checks.results import Status
 
-MIME = "application/vnd.vae-course.probe+json"  # what the grader's cell displays
-MAX_PROBE_CHARS = 64_000_000  # a record this large was not written by the probe
+MIME = "application/vnd.vae-course.record+json"  # what the grader's cell displays
+MAX_RECORD_CHARS = 64_000_000  # a record this large was not written by record()
 
 # Run before the student's cells: IPython's exit() and quit() would end the kernel a
 # moment later, in the middle of another cell; while grading they only raise SystemExit,
@@ -47,9 +48,9 @@ MAX_PROBE_CHARS = 64_000_000  # a record this large was not written by the probe
 SETUP = "from vae_course.tools.grader_cell import no_exit as exit, no_exit as quit"
 
 CELL = """\
-from vae_course.tools.grader_cell import probe as _vae_course_probe
-_vae_course_probe(globals(), {name!r}, {extra!r})
-del _vae_course_probe
+from vae_course.tools.grader_cell import record as _vae_course_record
+_vae_course_record(globals(), {name!r}, {extra!r})
+del _vae_course_record
 """
 
 
@@ -98,29 +99,20 @@ def registry(extra: str | None = None) -> dict[str, core.Exercise]:
     return {**EXERCISES, **(load_extra_checks(str(extra)) if extra else {})}
 
 
-def check(namespace: dict, name: str, extra: str | None = None) -> dict:
-    """Run exercise ``name`` on ``namespace``; a checker that breaks gives an error result."""
-    try:
-        return registry(extra)[name].run_in(namespace).as_dict()
-    except Exception as exc:  # one broken exercise must not hide the others
-        return {"exercise": name, "status": core.ERROR,
-                "message": f"the checker could not run: {type(exc).__name__}: {exc}"}
-
-
-def probe(namespace: dict, name: str, extra: str | None = None) -> None:
+def record(namespace: dict, name: str, extra: str | None = None) -> None:
     """Record exercise ``name`` on ``namespace`` and display the record (in the kernel)."""
     from IPython.display import display
 
     try:
         bundle = {"exercise": name,
-                  "probe": base64.b64encode(registry(extra)[name].probe_in(namespace)).decode()}
+                  "record": base64.b64encode(registry(extra)[name].record_in(namespace)).decode()}
     except Exception as exc:  # e.g. a student's object that cannot be recorded at all
         bundle = {"exercise": name, "error": f"{type(exc).__name__}: {exc}"}
     display({MIME: bundle, "text/plain": f"{name}: recorded for the grader"}, raw=True)
 
 
 def _error(name: str, message: str) -> dict:
-    return {"exercise": name, "status": core.ERROR, "message": message}
+    return {"exercise": name, "status": str(Status.ERROR), "message": message}
 
 
 def verdict(exercise: core.Exercise, cell) -> dict | None:
@@ -150,8 +142,8 @@ def verdict(exercise: core.Exercise, cell) -> dict | None:
     if "error" in bundle:
         return _error(name, f"the check could not record this answer in the notebook's kernel "
                             f"({str(bundle['error'])[:300]}).")
-    data = bundle.get("probe")
-    if not isinstance(data, str) or len(data) > MAX_PROBE_CHARS:
+    data = bundle.get("record")
+    if not isinstance(data, str) or len(data) > MAX_RECORD_CHARS:
         return _error(name, "not graded: the record displayed for this exercise is malformed.")
     try:
         raw = base64.b64decode(data, validate=True)

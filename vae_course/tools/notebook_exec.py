@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import nbformat
@@ -21,18 +22,30 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
-OK, ERROR, TIMED_OUT, DEAD, NOT_RUN = "ok", "error", "timed out", "kernel died", "not run"
+
+
+class CellStatus(StrEnum):
+    """How one cell ran (or why it did not)."""
+
+    OK = "ok"
+    ERROR = "error"
+    TIMED_OUT = "timed out"
+    KERNEL_DIED = "kernel died"
+    NOT_RUN = "not run"  # an earlier cell broke the notebook (its time limit, a dead kernel)
+    SKIPPED = "killed the kernel"  # left out of a rerun because it killed the kernel before
+
+
 _ASYNCIO_LOG = logging.getLogger("asyncio")
 _TIMEOUT_NAME = "CellTimeoutError"
-PROBE_TIMEOUT = 30  # seconds an interrupted kernel gets to become idle again
+IDLE_TIMEOUT = 30  # seconds an interrupted kernel gets to become idle again
 
 
 @dataclass
 class CellRun:
-    """How one cell ran: ``status`` is ok, error, timed out, kernel died or not run."""
+    """How one cell ran."""
 
     index: int  # position in the notebook, 0-based
-    status: str
+    status: CellStatus
     ename: str = ""  # exception name, for errors
     evalue: str = ""  # exception message, or why the cell did not run
 
@@ -108,14 +121,14 @@ class KernelSession:
         """Run cell ``index`` (markdown and empty cells count as ok) and say how it went."""
         cell = self.nb.cells[index]
         if cell.cell_type != "code" or not cell.source.strip():
-            return CellRun(index, OK)
+            return CellRun(index, CellStatus.OK)
         if self.broken:
-            return CellRun(index, NOT_RUN, evalue=self.broken[1])
+            return CellRun(index, CellStatus.NOT_RUN, evalue=self.broken[1])
         left = self._deadline - time.monotonic()
         if left <= 0:
-            self.broken = (TIMED_OUT, f"the notebook ran past its limit of "
+            self.broken = (CellStatus.TIMED_OUT, f"the notebook ran past its limit of "
                                       f"{self.notebook_timeout:.0f} s")
-            return CellRun(index, NOT_RUN, evalue=self.broken[1])
+            return CellRun(index, CellStatus.NOT_RUN, evalue=self.broken[1])
         limit = min(self.cell_timeout, left)
         self.client.timeout = max(1, math.ceil(limit))
         try:
@@ -123,13 +136,13 @@ class KernelSession:
             self.client.execute_cell(cell, index)
             if self._timed_out():
                 self._wait_until_idle(index)
-                return CellRun(index, TIMED_OUT, "CellTimeoutError",
+                return CellRun(index, CellStatus.TIMED_OUT, "CellTimeoutError",
                                f"ran longer than {limit:.0f} s and was stopped")
         except DeadKernelError:
-            self.broken = (DEAD, f"the kernel died while running cell {index + 1}")
-            return CellRun(index, DEAD, "DeadKernelError", self.broken[1])
+            self.broken = (CellStatus.KERNEL_DIED, f"the kernel died while running cell {index + 1}")
+            return CellRun(index, CellStatus.KERNEL_DIED, "DeadKernelError", self.broken[1])
         error = first_error(cell)
-        return CellRun(index, ERROR, *error) if error else CellRun(index, OK)
+        return CellRun(index, CellStatus.ERROR, *error) if error else CellRun(index, CellStatus.OK)
 
     def run_all(self) -> list[CellRun]:
         return [self.run(i) for i in range(len(self.nb.cells))]
@@ -142,16 +155,16 @@ class KernelSession:
 
     def _wait_until_idle(self, index: int) -> None:
         """After a timeout (the kernel was interrupted), check that the kernel answers again."""
-        probe = nbformat.v4.new_code_cell("pass")
-        self.nb.cells.append(probe)
-        self.client.timeout = PROBE_TIMEOUT
+        ping = nbformat.v4.new_code_cell("pass")
+        self.nb.cells.append(ping)
+        self.client.timeout = IDLE_TIMEOUT
         try:
             self._reply = {}
-            self.client.execute_cell(probe, len(self.nb.cells) - 1)
+            self.client.execute_cell(ping, len(self.nb.cells) - 1)
             if self._timed_out():
-                self.broken = (TIMED_OUT, f"the kernel stayed busy after cell {index + 1} "
+                self.broken = (CellStatus.TIMED_OUT, f"the kernel stayed busy after cell {index + 1} "
                                           f"timed out")
         except DeadKernelError:
-            self.broken = (DEAD, f"the kernel died after cell {index + 1} timed out")
+            self.broken = (CellStatus.KERNEL_DIED, f"the kernel died after cell {index + 1} timed out")
         finally:
             self.nb.cells.pop()

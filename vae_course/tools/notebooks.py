@@ -18,6 +18,17 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1]  # vae_course/
 
 
+def course_dir(start: Path | None = None) -> Path:
+    """The course folder (the one holding notebooks/ and solutions/): the current
+    folder or one above it, else the folder above this package."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "solutions").is_dir() and (folder / "notebooks").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[2]
+
+
+
 def notebook_source() -> Path | None:
     """The folder of student notebooks that belongs to this installation, or None.
 

@@ -22,7 +22,7 @@ CHECKS = f"{PACKAGE}.checks"
 # More references that compute (part of) an exercise's answer, beyond its own name.
 ANSWERS: dict[str, tuple[str, ...]] = {
     "autoencode": ("vae_course.models.Autoencoder", "vae_course.models.VAE",
-                   "vae_course.models._flat"),
+                   "vae_course.models.flat_input"),
     "reconstruction_loss": ("vae_course.losses.vae_loss", "vae_course.losses.model_loss"),
     "gaussian_kl": ("vae_course.losses.kl_per_dimension", "vae_course.losses.monte_carlo_kl",
                     "vae_course.losses.vae_loss", "vae_course.losses.model_loss"),

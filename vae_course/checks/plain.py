@@ -3,7 +3,7 @@
 What a student's function returns is turned into plain data here: tensors (detached,
 cloned to the CPU), numbers, strings, None, lists, tuples, dicts and NumPy arrays. Any
 other object (a model, a distribution) becomes a :class:`Ref`, a handle that a checker
-can only pass back to ``core.call``. Records are written with ``torch.save`` and read
+can only pass back to ``call``. Records are written with ``torch.save`` and read
 with ``torch.load(weights_only=True)``, so reading one never runs code.
 """
 
@@ -25,16 +25,16 @@ MAX_ITEMS = 10_000  # items of one list, tuple or dict
 _PRIMITIVE = (type(None), bool, int, float, str)
 
 
-class ProbeError(Exception):
+class RecordError(Exception):
     """A record is malformed: it was not written by this module's :func:`to_bytes`."""
 
 
 class RefUseError(AttributeError):
-    """A checker used a student's object directly instead of through ``core.call``."""
+    """A checker used a student's object directly instead of through ``call``."""
 
 
 class Ref:
-    """A student's object that is not plain data: pass it to ``core.call``, nothing else."""
+    """A student's object that is not plain data: pass it to ``call``, nothing else."""
 
     def __init__(self, key: int, type_name: str, is_callable: bool):
         object.__setattr__(self, "_key", key)
@@ -45,15 +45,20 @@ class Ref:
         if name.startswith("__"):
             raise AttributeError(name)
         raise RefUseError(f"the student's {self._type_name} reaches a checker only through "
-                          f"core.call: write call(lambda obj: obj.{name}, it) instead of using it "
+                          f"call: write call(lambda obj: obj.{name}, it) instead of using it "
                           f"directly.")
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"the student's {self._type_name} reaches a checker only through "
-                        f"core.call: write call(it, ...) instead of calling it directly.")
+                        f"call: write call(it, ...) instead of calling it directly.")
 
     def __repr__(self) -> str:
         return f"<the student's {self._type_name}>"
+
+
+def ref_key(ref: Ref) -> int:
+    """Which object a handle stands for: a student's object (negative) or a returned one."""
+    return object.__getattribute__(ref, "_key")
 
 
 @functools.lru_cache(maxsize=256)
@@ -130,7 +135,7 @@ def _ref(value, live: list | None, type_name: str | None = None):
 
 
 def decode(enc):
-    """The value :func:`encode` recorded; raises :class:`ProbeError` on anything else."""
+    """The value :func:`encode` recorded; raises :class:`RecordError` on anything else."""
     try:
         tag = enc[0]
         if tag == "v" and len(enc) == 2 and isinstance(enc[1], _PRIMITIVE):
@@ -149,7 +154,7 @@ def decode(enc):
         if tag == "dtype":
             dtype = getattr(torch, str(enc[1]).removeprefix("torch."), None)
             if not isinstance(dtype, torch.dtype):
-                raise ProbeError(f"unknown dtype {enc[1]!r}")
+                raise RecordError(f"unknown dtype {enc[1]!r}")
             return dtype
         if tag == "l":
             return [decode(v) for v in enc[1]]
@@ -166,11 +171,11 @@ def decode(enc):
             return {decode(k): decode(v) for k, v in enc[1]}
         if tag == "r" and len(enc) == 4:
             return make_ref(int(enc[1]), str(enc[2]), bool(enc[3]))
-    except ProbeError:
+    except RecordError:
         raise
     except Exception as exc:
-        raise ProbeError(f"malformed value ({type(exc).__name__}: {exc})") from None
-    raise ProbeError(f"malformed value with tag {str(enc[0])[:20]!r}")
+        raise RecordError(f"malformed value ({type(exc).__name__}: {exc})") from None
+    raise RecordError(f"malformed value with tag {str(enc[0])[:20]!r}")
 
 
 def describe(value) -> str:
@@ -243,4 +248,4 @@ def from_bytes(data: bytes):
             warnings.simplefilter("ignore")
             return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except Exception as exc:
-        raise ProbeError(f"unreadable record ({type(exc).__name__}: {exc})") from None
+        raise RecordError(f"unreadable record ({type(exc).__name__}: {exc})") from None
