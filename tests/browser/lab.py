@@ -1,6 +1,6 @@
 """Drive JupyterLab in a headless Chromium: run a notebook, then inspect its widgets.
 
-Used by tests/test_browser.py. Every wait is bounded; each check returns a list of
+Used by tests/browser/test_lab.py. Every wait is bounded; each check returns a list of
 problems (empty when all is well) rather than asserting, so one test can require
 that they pass and another that they catch a JupyterLab without the widget extension.
 """

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vae_course.models import VAE, Autoencoder, DigitClassifier, ModelConfig, build, device_of
+from vae_course.models import VAE, Autoencoder, DigitClassifier, ModelConfig, device_of
 
 
 def test_reference_vae_shapes_and_sizes():
@@ -43,13 +43,11 @@ def test_decoder_returns_logits_not_probabilities():
     assert out.max() > 1.0  # a sigmoid output could never exceed 1
 
 
-def test_config_validation_and_build():
+def test_config_validation():
     with pytest.raises(ValueError):
         ModelConfig(latent_dim=0)
-    with pytest.raises(ValueError, match=r"unknown model kind 'gan'.*'ae'.*'vae'"):
-        build("gan", ModelConfig())
-    assert isinstance(build("vae", ModelConfig()), VAE)
     assert DigitClassifier()(torch.rand(3, 784)).shape == (3, 10)
+    assert DigitClassifier(hidden=(16,)).config.hidden == (16,)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

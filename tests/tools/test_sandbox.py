@@ -141,7 +141,7 @@ def test_turning_the_sandbox_off_is_stated(monkeypatch, capsys, tmp_path):
 
 
 def test_what_the_kernel_needs_is_never_hidden(tmp_path):
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     assert sandbox.hideable([Path("/"), Path(sys.prefix), repo, tmp_path, repo / "solutions"]) \
         == [tmp_path.resolve(), (repo / "solutions").resolve()]
 

@@ -21,11 +21,11 @@ import pytest
 from fixtures.toy_lesson import LESSON, toy_solution
 
 from vae_course.tools import cli
-from vae_course.tools.notebook_exec import ERROR, OK, KernelSession
+from vae_course.tools.notebook_exec import CellStatus, KernelSession
 from vae_course.tools.student_notebook import (cells_with_outputs, find_leaks, put_back, stub_name,
                                          student_notebook)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
 CELL_TIMEOUT = 600  # seconds: a cell may train a model when the cache is cold
 CHECK_CALL = re.compile(r"\bcheck_\w+\s*\(")
@@ -67,19 +67,19 @@ def assert_stops_only_at_exercises(nb, runs, names: set[str]) -> None:
     for run in runs:
         cell = nb.cells[run.index]
         where = f"cell {run.index + 1}:\n{cell.source}"
-        assert run.status in (OK, ERROR), f"{where}\n{run.status}: {run.evalue}"
-        if run.status == ERROR:
+        assert run.status in (CellStatus.OK, CellStatus.ERROR), f"{where}\n{run.status}: {run.evalue}"
+        if run.status == CellStatus.ERROR:
             assert run.ename == "NotImplementedError", f"{where}\nraised {run.ename}: {run.evalue}"
             assert uses and uses.search(cell.source), f"{where}\nuses no exercise, yet stopped"
         if CHECK_CALL.search(cell.source):
-            assert run.status == OK and "not done yet" in output_text(cell).lower(), where
+            assert run.status == CellStatus.OK and "not done yet" in output_text(cell).lower(), where
 
 
 def assert_everything_passes(nb, runs) -> None:
     for run in runs:
         cell = nb.cells[run.index]
         where = f"cell {run.index + 1}:\n{cell.source}"
-        assert run.status == OK, f"{where}\n{run.ename}: {run.evalue}"
+        assert run.status == CellStatus.OK, f"{where}\n{run.ename}: {run.evalue}"
         if CHECK_CALL.search(cell.source):
             assert ": passed." in output_text(cell), f"{where}\n{output_text(cell)}"
 
@@ -88,7 +88,7 @@ def assert_everything_passes(nb, runs) -> None:
 
 def test_the_toy_student_notebook_stops_only_at_exercises(tmp_path):
     nb, runs = execute(student_notebook(toy_solution(), LESSON), tmp_path)
-    assert [r.index for r in runs if r.status == ERROR] == [4, 8]
+    assert [r.index for r in runs if r.status == CellStatus.ERROR] == [4, 8]
     assert output_text(nb.cells[5]) == "independent: 4.0\n"  # independent of the exercises
     assert_stops_only_at_exercises(nb, runs, exercise_names(nb))
     with pytest.raises(AssertionError, match="uses no exercise"):

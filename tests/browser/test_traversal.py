@@ -1,6 +1,6 @@
 """Notebook 06's widgets in a real browser: the traversal explorer and the concept questions.
 
-The same driver as ``test_browser.py`` (``tests/browser/lab.py``): the notebook is run in
+The same driver as ``test_lab.py`` (``tests/browser/lab.py``): the notebook is run in
 JupyterLab in headless Chromium; every widget must render as a widget, dragging the
 explorer's span slider must redraw its traversals, and each concept question must answer.
 Both the student version (exercises not done: every later cell still runs) and the
@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_browser import ARTIFACTS, _kernel_env, _need_browser
+from browser.test_lab import ARTIFACTS, _kernel_env, _need_browser
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ["notebooks/06_convolutional_vae.ipynb", "solutions/06_convolutional_vae.ipynb"]
 
 

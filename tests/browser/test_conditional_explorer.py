@@ -1,6 +1,6 @@
 """Notebook 07's widgets in a real browser: JupyterLab in the system's headless Chromium.
 
-The same checks as tests/test_browser.py (widgets drawn as widgets, dragging a slider
+The same checks as tests/browser/test_lab.py (widgets drawn as widgets, dragging a slider
 of the conditional explorer changes its images, the concept questions answer option
 by option), on the student version with its exercise not done and on the instructor's,
 with the shared model cache. Skipped like that test when Chromium or Playwright is
@@ -10,7 +10,7 @@ missing.
 from __future__ import annotations
 
 import pytest
-from test_browser import Target, _drive, _keep_artifacts
+from browser.test_lab import Target, _drive, _keep_artifacts
 
 TARGETS = [Target("notebooks/07_conditional_vae.ipynb", fresh_cache=False),
            Target("solutions/07_conditional_vae.ipynb", fresh_cache=False)]

@@ -328,19 +328,9 @@ def test_extra_checks_stay_out_of_the_public_registry(tmp_path, monkeypatch):
         grader_cell.load_extra_checks(str(clash))
 
 
-def test_a_broken_checker_gives_an_error_result(monkeypatch):
-    def broken(*student):
-        raise ZeroDivisionError("oops")
-
-    monkeypatch.setitem(core.EXERCISES, "toy_broken",
-                        core.Exercise("toy_broken", LESSON, ("x",), broken))
-    result = grader_cell.check({"x": 1}, "toy_broken")
-    assert result["status"] == "error" and "ZeroDivisionError" in result["message"]
-
-
 # ---- a real lesson, once its solution notebook exists -------------------------------
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REAL = sorted((p for p in (REPO / "solutions").glob("*.ipynb") if exercises_for(p.stem)),
               key=lambda p: (not p.stem.startswith("03"), p.stem))
 
@@ -397,7 +387,7 @@ def test_a_cell_past_its_timeout_is_stopped_and_the_next_cells_run(tmp_path):
 
 
 def test_a_kernel_that_ignores_interrupts_stops_the_run(tmp_path, monkeypatch):
-    monkeypatch.setattr("vae_course.tools.notebook_exec.PROBE_TIMEOUT", 2)
+    monkeypatch.setattr("vae_course.tools.notebook_exec.IDLE_TIMEOUT", 2)
     runs, _ = run_cells(tmp_path, ["import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                    "while True: pass", "print(1)"], cell_timeout=2)
     assert [status for status, _ in runs] == ["timed out", "not run"]

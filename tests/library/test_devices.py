@@ -27,7 +27,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch.overrides import TorchFunctionMode  # noqa: E402
 
-from vae_course import data, measures, plots, train  # noqa: E402
+from vae_course import data, losses, measures, plots, train, zoo  # noqa: E402
 from vae_course.interactive import explorers, widgets  # noqa: E402
 from vae_course.models import VAE, Autoencoder, DigitClassifier, ModelConfig  # noqa: E402
 
@@ -175,14 +175,14 @@ def test_classifier_measures(device, images):
     assert run_on(device, measures.predict, clf, x, batch_size=16).shape == (40,)
 
 
-def test_load_classifier_trains_and_loads_on_the_device(device, images, tmp_path, monkeypatch):
+def test_the_classifier_trains_and_loads_on_the_device(device, images, tmp_path, monkeypatch):
     x, y = images
     monkeypatch.setattr(data, "load", lambda *a, **k: (x, y))  # a tiny training set
-    trained = run_on(device, measures.load_classifier, device=device, cache=tmp_path)
+    trained, _ = run_on(device, zoo.load, "classifier", device=device, cache=tmp_path)
     assert next(trained.parameters()).device.type == device
-    loaded = run_on(device, measures.load_classifier, device=device, cache=tmp_path)
+    loaded, _ = run_on(device, zoo.load, "classifier", device=device, cache=tmp_path)
     assert next(loaded.parameters()).device.type == device
-    on_cpu = measures.load_classifier(device="cpu", cache=tmp_path)  # saved from the device
+    on_cpu, _ = zoo.load("classifier", device="cpu", cache=tmp_path)  # saved from the device
     assert measures.confidence(on_cpu, x).shape == (40,)
 
 
@@ -199,24 +199,24 @@ def test_evaluate_and_fit_take_cpu_data(device, nets, images):
         assert len(history["test_loss"]) == 2 and seen == [1, 2]
     clf = DigitClassifier(hidden=(16,)).to(device)
     run_on(device, train.fit, clf, x, y_train=y, x_test=x, y_test=y, epochs=1,
-           batch_size=16, loss_fn=measures.classifier_loss, progress=False)
+           batch_size=16, loss_fn=losses.classifier_loss, progress=False)
 
 
 def test_load_or_train_on_the_device_then_on_the_cpu(device, images, tmp_path, monkeypatch):
     x, y = images
     monkeypatch.setattr(data, "load", lambda *a, **k: (x, y))
     quick = train.TrainConfig(epochs=1, batch_size=16)
-    model, history = run_on(device, train.load_or_train, "vae", SMALL, quick, device=device,
+    model, history = run_on(device, zoo.load_or_train, "vae", SMALL, quick, device=device,
                             cache=tmp_path, progress=False)
     assert next(model.parameters()).device.type == device and history["test_loss"]
-    path = train.cache_path("vae", SMALL, quick, tmp_path)
+    path = zoo.cache_path("vae", SMALL, quick, tmp_path)
     entry = torch.load(path, map_location="meta", weights_only=True)
     assert {str(v.device) for v in entry["state_dict"].values()} == {"meta"}  # loadable anywhere
     saved = torch.load(path, weights_only=True)
     assert {str(v.device) for v in saved["state_dict"].values()} == {"cpu"}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a hit: no "could not be used, training again"
-        on_cpu, _ = train.load_or_train("vae", SMALL, quick, device="cpu", cache=tmp_path)
+        on_cpu, _ = zoo.load_or_train("vae", SMALL, quick, device="cpu", cache=tmp_path)
     assert next(on_cpu.parameters()).device.type == "cpu"
 
 
@@ -224,9 +224,9 @@ def test_a_cache_entry_written_on_a_gpu_loads_on_the_cpu(tmp_path, monkeypatch):
     # Write an entry whose tensors are tagged "cuda:0", as torch.save does on a GPU.
     quick = train.TrainConfig(epochs=1)
     model = VAE(SMALL)
-    path = train.cache_path("vae", SMALL, quick, tmp_path)
+    path = zoo.cache_path("vae", SMALL, quick, tmp_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = train.cache_key("vae", SMALL, quick)
+    key = zoo.cache_key("vae", SMALL, quick)
     with monkeypatch.context() as m:
         m.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
         torch.save({"key": key, "state_dict": model.state_dict(), "history": {"loss": [1.0]}},
@@ -236,7 +236,7 @@ def test_a_cache_entry_written_on_a_gpu_loads_on_the_cpu(tmp_path, monkeypatch):
             torch.load(path, weights_only=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        loaded, history = train.load_or_train("vae", SMALL, quick, device="cpu", cache=tmp_path)
+        loaded, history = zoo.load_or_train("vae", SMALL, quick, device="cpu", cache=tmp_path)
     assert history == {"loss": [1.0]}
     assert torch.equal(loaded.decoder[0].weight, model.decoder[0].weight)
 

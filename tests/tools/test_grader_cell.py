@@ -1,7 +1,7 @@
-"""Hostile submissions against the probe-and-judge split: the student's kernel only records
+"""Hostile submissions against the record-and-judge split: the student's kernel only records
 what the student's functions return; the grader's process judges the record.
 
-The first part plays both sides in this process: the "kernel" side runs the probe while a
+The first part plays both sides in this process: the "kernel" side records while a
 trick is in force, the trick is undone, and the grader side judges the displayed record
 with :func:`grader_cell.verdict`. The last test runs ``vae-course grade`` on notebook 01
 submissions made of the setup cell and one trick cell.
@@ -21,20 +21,16 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
-from test_checks_01_02 import TABLES as TABLES_01_02
-from test_checks_03_05 import CHECKERS as CHECKERS_03_05
-from test_checks_03_05 import (INTERPOLATE_WRONG, KL_WRONG, REPARAM_GRADIENTS_WRONG,
-                               REPARAMETERIZE_WRONG, SAMPLE_PRIOR_WRONG, VAE_LOSS_WRONG)
-from test_checks_robustness import CHECKERS, CORRECT_STYLES, FALSE_PASSES, IN_PLACE
 
 from vae_course import losses
 from vae_course.checks import autoencoder as ae
-from vae_course.checks import core, probe
+from vae_course.checks import core, plain, recording
+from vae_course.checks.results import Status
 from vae_course.checks import latent as lat
 from vae_course.tools import cli, grader_cell
 from vae_course.tools.student_notebook import STUB_RAISE
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def autoencode(encoder, decoder, x):
@@ -55,9 +51,9 @@ def _stub(name):
 def displayed(name: str, namespace: dict, *bundles) -> dict:
     """The grader's cell for ``name`` after it ran (in this process) on ``namespace``."""
     outputs = []
-    record = grader_cell.registry()[name].probe_in(namespace)
+    record = grader_cell.registry()[name].record_in(namespace)
     outputs.append({"output_type": "display_data", "data": {
-        grader_cell.MIME: {"exercise": name, "probe": base64.b64encode(record).decode()}}})
+        grader_cell.MIME: {"exercise": name, "record": base64.b64encode(record).decode()}}})
     outputs += [{"output_type": "display_data", "data": b} for b in bundles]
     return {"outputs": outputs}
 
@@ -74,7 +70,7 @@ def test_honest_submissions_are_judged_as_the_notebook_shows_them():
                              ("reconstruction_loss", lambda l, x: reconstruction_loss(l, x) / 784,
                               "failed")):
         got = judged(name, displayed(name, {name: fn}))
-        assert got == core.EXERCISES[name].run_in({name: fn}).as_dict()
+        assert got == core.EXERCISES[name].run(fn).as_dict()
         assert got["status"] == status
 
 
@@ -82,37 +78,25 @@ def test_an_exercise_not_defined_is_not_attempted():
     assert judged("autoencode", displayed("autoencode", {}))["status"] == "not attempted"
 
 
-CATALOGUE = [(name, case, fn) for name, (table, _) in TABLES_01_02.items()
-             for case, (fn, _) in table.items()]
-CATALOGUE += [(name, case, fn) for name, table in (
-    ("reparameterize", REPARAMETERIZE_WRONG), ("reparam_gradients", REPARAM_GRADIENTS_WRONG),
-    ("gaussian_kl", KL_WRONG), ("vae_loss", VAE_LOSS_WRONG), ("sample_prior", SAMPLE_PRIOR_WRONG),
-    ("interpolate", INTERPOLATE_WRONG)) for case, (fn, _) in table.items()]
-CATALOGUE += [(name, case, fn) for name, table in CORRECT_STYLES.items()
-              for case, fn in table.items()]
-CATALOGUE += [(name, case, fn) for case, (name, fn, _) in {**IN_PLACE, **FALSE_PASSES}.items()]
-assert set(CHECKERS_03_05) <= set(CHECKERS)
-
-
-@pytest.mark.parametrize("name, case, fn", CATALOGUE, ids=[f"{n}: {c}" for n, c, _ in CATALOGUE])
-def test_the_grader_gives_the_result_the_notebook_gives(name, case, fn):
-    assert core.replayed(CHECKERS[name], fn) == CHECKERS[name](fn)
-
-
 # ---------------------------------------------------------------- tricks in the kernel
 
-def test_row_1_replacing_grader_cell_check_grades_nothing(monkeypatch):
-    monkeypatch.setattr(grader_cell, "check", lambda ns, name, extra=None: {
-        "exercise": name, "status": "passed", "message": "all good"})
+def test_row_1_a_kernel_side_check_that_says_passed_grades_nothing(monkeypatch):
+    def says_passed(exercise, student):  # records no call of the student's code
+        return core.Result(exercise.name, Status.PASSED, "all good"), recording.new_record(
+            exercise, (), student)
+
+    monkeypatch.setattr(core, "run_and_record", says_passed)
     cells = {n: displayed(n, {n: _stub(n)}) for n in ("autoencode", "reconstruction_loss")}
     monkeypatch.undo()
-    assert {n: judged(n, c)["status"] for n, c in cells.items()} == {
-        "autoencode": "not attempted", "reconstruction_loss": "not attempted"}
+    for name, cell in cells.items():
+        got = judged(name, cell)
+        assert got["status"] == "error" and "did not record" in got["message"], got
 
 
-def test_row_2_replacing_exercise_run_in_grades_nothing(monkeypatch):
-    monkeypatch.setattr(core.Exercise, "run_in",
-                        lambda self, ns: core.Result(self.name, core.PASSED, "ok"))
+def test_row_2_replacing_the_notebooks_check_function_grades_nothing(monkeypatch):
+    exercise = core.EXERCISES["autoencode"]
+    monkeypatch.setattr(exercise, "run", lambda *student: core.Result(
+        "autoencode", Status.PASSED, "ok"))
     cell = displayed("autoencode", {"autoencode": _stub("autoencode")})
     monkeypatch.undo()
     assert judged("autoencode", cell)["status"] == "not attempted"
@@ -150,10 +134,10 @@ def test_skipping_the_students_function_in_the_kernel_is_caught(monkeypatch):
 
 def test_a_forged_record_without_calls_is_caught(monkeypatch):
     def forged(self, namespace):
-        return probe.to_bytes({"format": core.FORMAT, "exercise": self.name, "missing": [],
-                               "student": [("function", True)], "calls": []})
+        return plain.to_bytes({"format": recording.FORMAT, "exercise": self.name,
+                               "missing": [], "student": [("function", True)], "calls": []})
 
-    monkeypatch.setattr(core.Exercise, "probe_in", forged)
+    monkeypatch.setattr(core.Exercise, "record_in", forged)
     cell = displayed("autoencode", {"autoencode": _stub("autoencode")})
     monkeypatch.undo()
     assert judged("autoencode", cell)["status"] == "error"
@@ -168,12 +152,12 @@ def test_a_record_that_carries_code_is_refused_unrun():
     marker = Path("/tmp/vae-course-payload-ran")
     marker.unlink(missing_ok=True)
     data = base64.b64encode(pickle.dumps(_Payload())).decode()
-    cell = {"outputs": [{"data": {grader_cell.MIME: {"exercise": "autoencode", "probe": data}}}]}
+    cell = {"outputs": [{"data": {grader_cell.MIME: {"exercise": "autoencode", "record": data}}}]}
     got = judged("autoencode", cell)
     assert got["status"] == "error" and not marker.exists()
     buffer = io.BytesIO()
-    torch.save({"format": core.FORMAT, "exercise": "autoencode", "x": _Payload()}, buffer)
-    cell["outputs"][0]["data"][grader_cell.MIME]["probe"] = base64.b64encode(
+    torch.save({"format": recording.FORMAT, "exercise": "autoencode", "x": _Payload()}, buffer)
+    cell["outputs"][0]["data"][grader_cell.MIME]["record"] = base64.b64encode(
         buffer.getvalue()).decode()
     assert judged("autoencode", cell)["status"] == "error" and not marker.exists()
 
@@ -201,8 +185,8 @@ def test_a_record_of_another_exercise_is_refused():
 def test_student_objects_reach_a_checker_only_through_call():
     seen = []
 
-    @core.checker("probe_toy", "99_probe_toy", needs=("make",), success="ok")
-    def check_probe_toy(make):
+    @core.checker("handle_toy", "99_handle_toy", needs=("make",), success="ok")
+    def check_handle_toy(make):
         model = core.call(make, 3)  # not plain data: a handle
         seen.append(type(model).__name__)
         out = core.call(model, torch.ones(2, 3))
@@ -211,24 +195,27 @@ def test_student_objects_reach_a_checker_only_through_call():
         model.weight  # noqa: B018  (using the handle directly is a fault of the checker)
 
     try:
-        result = check_probe_toy(lambda n: torch.nn.Linear(n, 1))
+        result = check_handle_toy(lambda n: torch.nn.Linear(n, 1))
         assert seen == ["Linear"]
-        assert result.status == "error" and "only through core.call" in result.message
-        assert core.replayed(check_probe_toy, lambda n: torch.nn.Linear(n, 1)) == result
+        assert result.status == "error" and "only through call" in result.message
+        assert core.replayed(check_handle_toy, lambda n: torch.nn.Linear(n, 1)) == result
     finally:
-        del core.EXERCISES["probe_toy"]
+        del core.EXERCISES["handle_toy"]
 
 
 # ---------------------------------------------------------------- through `vae-course grade`
 
 TRICKS = {
-    "row1": "import vae_course.tools.grader_cell as g\n"
-            "g.check = lambda ns, name, extra=None: {'exercise': name, 'status': 'passed', "
-            "'message': 'all good'}",
-    "row2": "from vae_course.checks import core\n"
-            "core.Exercise.run_in = lambda self, ns: core.Result(self.name, core.PASSED, 'ok')",
+    "row1": "from vae_course.checks import core\n"
+            "from vae_course.checks.results import Status\n"
+            "core.run_and_record = lambda ex, st: (core.Result(ex.name, Status.PASSED, 'ok'), "
+            "core.new_record(ex, (), st))",
+    "row2": "import vae_course.tools.grader_cell as g\n"
+            "from IPython.display import display\n"
+            "g.record = lambda ns, name, extra=None: display({g.MIME: {'exercise': name, "
+            "'status': 'passed'}}, raw=True)",
     "fakedisplay": "from IPython.display import display\n"
-                    "fake = {'application/vnd.vae-course.probe+json': {'exercise': 'autoencode', "
+                    "fake = {'application/vnd.vae-course.record+json': {'exercise': 'autoencode', "
                     "'status': 'passed'}, 'application/vnd.vae-course.result+json': "
                     "{'exercise': 'autoencode', 'status': 'passed', 'message': 'ok'}}\n"
                     "get_ipython().events.register('post_run_cell', "

@@ -1,6 +1,5 @@
-"""The conditional VAE (vae_course.conditional) and its training through load_or_train."""
+"""The conditional VAE (vae_course.conditional)."""
 
-import math
 
 import numpy as np
 import pytest
@@ -89,24 +88,6 @@ def test_generate_and_swap_labels():
     assert out.shape == (2, 10, 784)
     mu = cond.encode_mean(m, x, y)
     assert torch.allclose(out[:, 5], cond.generate(m, mu, 5))  # same style, label 5
-
-
-def test_load_or_train_passes_the_labels_and_caches(tmp_path, monkeypatch):
-    m1, h1 = train.load_or_train("cvae", SMALL, QUICK, cache=tmp_path, progress=False)
-    assert isinstance(m1, CVAE) and not m1.training
-    assert len(list(tmp_path.glob("cvae-z2-*.pt"))) == 1
-    assert h1["test_loss"][-1] < 0.8 * 784 * math.log(2)  # below the untrained 543 nats
-    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("a cache hit must not train"))
-    m2, h2 = train.load_or_train("cvae", SMALL, QUICK, cache=tmp_path, progress=False)
-    assert h1 == h2
-    for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
-        assert torch.equal(a, b)
-
-
-def test_the_course_cvae_is_registered():
-    model_config, train_config = train.COURSE_MODELS["cvae"]
-    assert isinstance(model_config, CVAEConfig) and model_config.latent_dim == 2
-    assert train.cache_path("cvae", model_config, train_config).name.startswith("cvae-z2-")
 
 
 def test_a_model_on_another_device_gets_its_inputs_moved():

@@ -16,7 +16,7 @@ notebook in solutions/ and fails on
 Ignored: inline code (shapes such as ``(B, 16, 14, 14)``), notebook numbers
 ("notebook 02", "notebooks 01-05", links to ``NN_name.ipynb``), years of citations,
 section numbers in headings, and the opening's ``**Time:**`` line (a reading-time
-estimate, checked by tests/test_notebook_form.py).
+estimate, checked by tests/notebooks/test_notebook_form.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
 
 # Exact facts that do not depend on a run: the data, the maths, the course's fixed sizes.
@@ -140,5 +140,5 @@ def test_prose_states_no_measured_number(path):
     assert not problems, (
         f"{path.name}: numbers in markdown that a re-run could contradict. Print them from "
         f"a cell (or display(Markdown(...)) from the variables), or state a claim that a "
-        f"cell asserts; add a true constant to STABLE in tests/test_prose_numbers.py:\n  "
+        f"cell asserts; add a true constant to STABLE in tests/notebooks/test_prose_numbers.py:\n  "
         + "\n  ".join(problems))

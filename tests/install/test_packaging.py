@@ -11,7 +11,7 @@ import yaml
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 STUDENT_NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 # conda-forge spells a few packages differently from PyPI
@@ -108,15 +108,15 @@ def test_course_script_dispatches_its_three_commands(monkeypatch, capsys):
 
 
 def test_lab_allows_root_only_when_running_as_root(monkeypatch, capsys):
-    from vae_course.tools import cli
+    from vae_course.tools import cli, lab
 
     for uid, expected in ((0, True), (1000, False)):
-        monkeypatch.setattr(cli.os, "geteuid", lambda uid=uid: uid, raising=False)
+        monkeypatch.setattr(lab.os, "geteuid", lambda uid=uid: uid, raising=False)
         assert cli.main(["lab", "--dry-run", "--port", "8890"]) == 0
         out = capsys.readouterr()
         assert ("--allow-root" in out.out) is expected, (uid, out.out)
         assert "--port 8890" in out.out and out.out.rstrip().endswith("notebooks/01_autoencoder.ipynb")
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 0, raising=False)
+    monkeypatch.setattr(lab.os, "geteuid", lambda: 0, raising=False)
     cli.main(["lab", "--dry-run", "--allow-root"])
     assert capsys.readouterr().out.count("--allow-root") == 1  # not twice
 

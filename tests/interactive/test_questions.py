@@ -30,7 +30,7 @@ import pytest
 
 from vae_course.interactive.questions import ConceptQuestion
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"
 FIELDS = ("question", "options", "correct", "explanation", "feedback")
 MAX_POSITION_SHARE = 0.4
