@@ -41,8 +41,8 @@ def run(cmd: list, **kw) -> None:
 
 def setup(extra: str) -> Path:
     """Create .venv if needed and (re)install the course when pyproject.toml changed."""
-    if sys.version_info < (3, 10):
-        sys.exit(f"Python 3.10 or newer is needed; this is {sys.version.split()[0]}. "
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}. "
                  f"Run this script with a newer python3.")
     py = venv_python()
     if not py.exists():

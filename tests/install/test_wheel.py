@@ -134,11 +134,11 @@ DRIVER = textwrap.dedent("""
                          "not_done": "not done yet" in text.lower(), "source": cell.source})
             if errors or runs[-1]["not_done"]:
                 break  # the first exercise: its function raises, or its check says not done
-        probe = nbformat.v4.new_code_cell(
+        which = nbformat.v4.new_code_cell(
             "import sys, vae_course; print(sys.executable); print(vae_course.__file__)")
-        nb.cells.append(probe)
-        client.execute_cell(probe, len(nb.cells) - 1)
-    print(json.dumps({"runs": runs, "kernel": probe.outputs[0]["text"].split()}))
+        nb.cells.append(which)
+        client.execute_cell(which, len(nb.cells) - 1)
+    print(json.dumps({"runs": runs, "kernel": which.outputs[0]["text"].split()}))
 """)
 
 

@@ -93,7 +93,7 @@ def check_autoencode(autoencode) -> None:
     if not z.requires_grad or not logits.requires_grad:
         raise Hint("the results carry no gradient (torch.no_grad(), .detach() or a NumPy "
                    "round trip cut them off): training could not change the weights.")
-    # The probe back-propagated the logits' sum through the decoder and z into the encoder.
+    # The recorded call back-propagated the logits' sum through the decoder and z into the encoder.
     first = (run.grads.get(0) or [None])[0]  # the gradient of the encoder's first weight
     if first is None or not bool(first.abs().sum() > 0):
         raise Hint("no gradient reaches the encoder through the logits: compute the logits "
@@ -199,7 +199,7 @@ def check_reconstruction_loss(reconstruction_loss) -> None:
     if not loss.requires_grad:
         raise Hint("the loss carries no gradient (torch.no_grad(), .detach() or a NumPy "
                    "round trip cut it off): training could not learn from it.")
-    grad = run.grads.get(0)  # of the logits, from the probe's backward pass
+    grad = run.grads.get(0)  # of the logits, from the recorded backward pass
     if grad is None or not bool(grad.abs().sum() > 0):
         raise Hint("no gradient reaches the logits: compute the loss from them with torch "
                    "operations.")

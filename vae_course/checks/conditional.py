@@ -1,8 +1,8 @@
 """Checkers for the exercises of notebook 07_conditional_vae.
 
-``cvae_forward(model, x, y)`` is run on a small probe :class:`~vae_course.conditional.CVAE`
+``cvae_forward(model, x, y)`` is run on a small test :class:`~vae_course.conditional.CVAE`
 with fixed weights, fixed inputs and a fixed seed, and compared with the model's own
-forward pass. The probe's networks check the width of what they are given, so a badly
+forward pass. The test model's networks check the width of what they are given, so a badly
 built input stops with a message naming the network and its shape; the checker turns
 that into the classic slip it shows (the label forgotten in the encoder or the decoder,
 the label as a plain number, a one-hot of the wrong width, the wrong dimension for
@@ -30,7 +30,7 @@ _SEED = 1
 _WIDTH_MESSAGE = re.compile(r"the (encoder|decoder) got an input of shape \(([0-9, ]*)\)")
 
 
-def _probe(config: CVAEConfig, labels, seed: int):
+def _test_model(config: CVAEConfig, labels, seed: int):
     """A CVAE with fixed weights, images in [0, 1] and labels: (model, x, y)."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -130,7 +130,7 @@ def _outputs(out, batch: int, config: CVAEConfig):
          success="the encoder and the decoder both get the one-hot label beside their input, "
                  "and logits, mu and logvar match the model's.")
 def check_cvae_forward(cvae_forward) -> None:
-    model, x, y = _probe(_CONFIG, _LABELS, seed=0)
+    model, x, y = _test_model(_CONFIG, _LABELS, seed=0)
     logits, mu, logvar = _outputs(_run(cvae_forward, model, x, y), len(y), _CONFIG)
     ref_logits, ref_mu, ref_logvar = _reference(model, x, y)
     if close(mu, ref_logvar) and close(logvar, ref_mu):
@@ -162,7 +162,7 @@ def check_cvae_forward(cvae_forward) -> None:
             raise Hint(f"{name} carries no gradient: training needs it; compute it without "
                        f"torch.no_grad(), .detach() or NumPy.")
 
-    small, xs, ys = _probe(_SMALL, (0, 3, 1, 2, 3), seed=2)
+    small, xs, ys = _test_model(_SMALL, (0, 3, 1, 2, 3), seed=2)
     try:
         out = _run(cvae_forward, small, xs, ys)
     except Hint as hint:

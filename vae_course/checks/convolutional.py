@@ -3,9 +3,9 @@
 ``make_decoder(latent_dim)`` is judged by what the decoder it builds does: the shape of
 its output (an image side off by one, channels last, flat logits), how the image side
 grows layer by layer, whether the output can be any logit (no sigmoid, ReLU, tanh or
-clamp at the end; probed with large codes, where an untrained decoder's logits are
+clamp at the end; tried with large codes, where an untrained decoder's logits are
 large too), and whether gradients reach the code. ``traverse(model, x, dim, values)``
-is run on a small probe VAE whose decoder is linear, so that each classic slip (a
+is run on a small test VAE whose decoder is linear, so that each classic slip (a
 sample instead of the mean, adding instead of setting, the wrong or every dimension,
 logits instead of probabilities) gives a different answer and can be named.
 """

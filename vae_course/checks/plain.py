@@ -90,7 +90,7 @@ def encode(value, live: list | None = None, depth: int = 0):
     """``value`` as a tagged structure of primitives and plain CPU tensors.
 
     Objects that are not plain data are appended to ``live`` (when given) and encoded as
-    their index there, so that the probe can hand them back to the student's code later.
+    their index there, so that a later call can hand them back to the student's code.
     """
     if depth > MAX_DEPTH:
         return _ref(value, live)

@@ -109,7 +109,7 @@ def check_reparameterize(reparameterize) -> None:
         raise Hint("two calls in a row returned the same z: eps must be fresh random noise "
                    "on every call (do not seed inside the function or reuse a stored eps).")
 
-    # The probe back-propagated z.sum() to (its copies of) mu and logvar.
+    # The recorded call back-propagated z.sum() to (its copies of) mu and logvar.
     grad = {"mu": run.grads.get(0), "logvar": run.grads.get(1)}
     for name in ("mu", "logvar"):
         if grad[name] is None or not bool(grad[name].abs().sum() > 0):

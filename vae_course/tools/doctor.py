@@ -131,8 +131,8 @@ def software() -> list[Finding]:
     """Python and the packages the course needs, with torch's CUDA and the widget stack."""
     found = [Finding("system", f"{platform.system()} {platform.release()} {platform.machine()}"),
              Finding("python", f"{platform.python_version()} ({sys.executable})")]
-    if sys.version_info < (3, 10):
-        found[-1].problem, found[-1].fix = ("Python 3.10 or newer is needed",
+    if sys.version_info < (3, 11):
+        found[-1].problem, found[-1].fix = ("Python 3.11 or newer is needed",
                                             "install a newer Python and run `python3 course.py lab`.")
     course = version_of("vae-course")
     found.append(Finding("vae-course", f"{course or 'not installed'} ({Path(__file__).resolve().parents[1]})"))

@@ -43,12 +43,12 @@ def bwrap() -> tuple[str | None, str]:
     if path is None:
         return None, "bwrap is not installed"
     try:
-        probe = subprocess.run([path, *_confine(Path("/tmp"), []), "true"], capture_output=True,
+        trial = subprocess.run([path, *_confine(Path("/tmp"), []), "true"], capture_output=True,
                                timeout=30, text=True)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"bwrap does not run: {exc}"
-    if probe.returncode != 0:
-        return None, f"bwrap does not run here: {probe.stderr.strip() or probe.returncode}"
+    if trial.returncode != 0:
+        return None, f"bwrap does not run here: {trial.stderr.strip() or trial.returncode}"
     return path, ""
 
 
