@@ -81,7 +81,10 @@ def length_ratios(questions) -> dict[str, float]:
 
 
 QUESTIONS = course_questions()
-needs_questions = pytest.mark.skipif(not QUESTIONS, reason="no concept questions in solutions/")
+
+
+def test_the_course_has_concept_questions():
+    assert QUESTIONS, "no concept questions found in solutions/: the tests below would test nothing"
 
 
 def test_the_reader_finds_the_questions_and_their_arguments():
@@ -92,7 +95,6 @@ def test_the_reader_finds_the_questions_and_their_arguments():
     assert q.feedback == ["not a", "yes bb"]
 
 
-@needs_questions
 def test_right_answers_are_spread_over_the_positions():
     counts = position_counts(QUESTIONS)
     top, n = counts.most_common(1)[0]
@@ -102,7 +104,6 @@ def test_right_answers_are_spread_over_the_positions():
         f"Move the right answer of some questions to another position.")
 
 
-@needs_questions
 def test_the_right_option_is_seldom_the_longest():
     longest = longest_is_right(QUESTIONS)
     assert len(longest) <= MAX_LONGEST_SHARE * len(QUESTIONS), (
@@ -111,7 +112,6 @@ def test_the_right_option_is_seldom_the_longest():
         f"lengthen the distractors.")
 
 
-@needs_questions
 def test_the_right_option_is_never_much_longer_than_the_others():
     too_long = {name: round(r, 2) for name, r in length_ratios(QUESTIONS).items()
                 if r > MAX_LENGTH_RATIO}
@@ -119,14 +119,12 @@ def test_the_right_option_is_never_much_longer_than_the_others():
                           f"others: {too_long}")
 
 
-@needs_questions
 def test_the_options_of_a_question_are_alike_in_length():
     uneven = {name: [len(o) for o in q.options] for name, q in QUESTIONS
               if max(map(len, q.options)) > MAX_SPREAD * min(map(len, q.options))}
     assert not uneven, f"options too different in length (characters): {uneven}"
 
 
-@needs_questions
 def test_every_option_has_its_own_feedback():
     missing = [name for name, q in QUESTIONS if q.feedback is None]
     assert not missing, f"questions without feedback per option (pass feedback=[...]): {missing}"
@@ -134,7 +132,6 @@ def test_every_option_has_its_own_feedback():
     assert not repeated, f"questions where two options share one feedback line: {repeated}"
 
 
-@needs_questions
 def test_a_first_wrong_answer_does_not_reveal_the_right_one():
     leaks = []
     for name, q in QUESTIONS:

@@ -23,9 +23,9 @@ def run_doctor(capsys, monkeypatch, data: Path, cache: Path) -> str:
     return capsys.readouterr().out
 
 
-@pytest.mark.skipif(not DATA or not raw_files("mnist", DATA)[0].exists(),
-                    reason="needs VAE_COURSE_DATA pointing at the course data")
 def test_a_good_installation(capsys, monkeypatch, tmp_path):
+    assert DATA and raw_files("mnist", DATA)[0].exists(), \
+        "set VAE_COURSE_DATA to a folder holding the course data (MNIST/raw/...)"
     out = run_doctor(capsys, monkeypatch, Path(DATA), tmp_path)
     assert platform.python_version() in out
     for dist in ("torch", "torchvision", "jupyterlab", "ipywidgets", "jupyterlab_widgets"):

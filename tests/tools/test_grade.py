@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -183,7 +184,8 @@ def test_submissions_are_left_unchanged(graded):
     assert graded.after == graded.before
 
 
-@pytest.mark.skipif(not sandbox.bwrap()[0], reason=f"no sandbox here: {sandbox.bwrap()[1]}")
+@pytest.mark.skipif(not sandbox.bwrap()[0] and os.environ.get("CI") != "true",
+                    reason=f"no sandbox here: {sandbox.bwrap()[1]}")
 def test_a_submission_cannot_touch_files_outside_its_folder(graded):
     assert graded.decoy.read_text() == DECOY
     assert [r["status"] for r in results_of(graded.data, "oscar-90_toy.ipynb")] == ["passed"] * 2
@@ -336,9 +338,9 @@ REAL = sorted((p for p in (REPO / "solutions").glob("*.ipynb") if exercises_for(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL, reason="no solution notebook with registered exercises yet")
 def test_grading_a_real_lesson(tmp_path):
     """Correct, half-done and empty submissions made from a real lesson's student notebook."""
+    assert REAL, "no solution notebook in solutions/ has registered exercises"
     solution_path = REAL[0]
     solution = nbformat.read(solution_path, as_version=4)
     student = student_notebook(solution, solution_path.stem)

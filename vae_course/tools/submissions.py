@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 import re
 import warnings
 from pathlib import Path
@@ -12,6 +10,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from ..checks import EXERCISES
 from ..checks.core import Exercise
 from .student_notebook import STAMP
 
@@ -34,14 +33,8 @@ def submissions(paths: list[Path]) -> list[Path]:
 
 
 def known_lessons(exercises: dict[str, Exercise]) -> list[str]:
-    """Every lesson: one per module of ``vae_course.checks``, plus those of ``exercises``."""
-    from .. import checks
-
-    lessons = {e.notebook for e in exercises.values()}
-    for info in pkgutil.iter_modules(checks.__path__):
-        lessons.add(getattr(importlib.import_module(f"{checks.__name__}.{info.name}"),
-                            "NOTEBOOK", None))
-    return sorted(lesson for lesson in lessons if lesson)
+    """Every lesson with an exercise: the course's, plus those of ``exercises``."""
+    return sorted({e.notebook for e in (*EXERCISES.values(), *exercises.values())})
 
 
 def lesson_of(nb: NotebookNode, path: Path, lessons: list[str]) -> str:
