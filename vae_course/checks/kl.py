@@ -131,6 +131,10 @@ def check_vae_loss(vae_loss) -> None:
                 else f"a single {describe(out)}")
         raise Hint(f"vae_loss should return three values, LossParts(loss, recon, kl); it "
                    f"returned {what}.")
+    if isinstance(out, list):
+        raise Hint("vae_loss returned a Python list: the exercise asks for the three parts "
+                   "as LossParts(loss, recon, kl), the named tuple from vae_course.losses (a "
+                   "plain tuple in this order works too). Return LossParts(...) instead of [...].")
     loss, recon, kl = (expect_tensor(v, name) for v, name in zip(out, ("loss", "recon", "kl")))
     for name, value in (("loss", loss), ("recon", recon), ("kl", kl)):
         if value.numel() != 1:

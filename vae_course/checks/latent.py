@@ -81,9 +81,33 @@ def _points() -> tuple[torch.Tensor, torch.Tensor]:
     return samples, codes
 
 
+def _distances(samples: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """Every Euclidean distance, (N, M), in float64 from the differences themselves.
+
+    Not torch.cdist: in float32 it computes |x|^2 + |c|^2 - 2 x.c with a matrix product,
+    whose rounding changes with the machine and the number of threads.
+    """
+    diff = as_double(samples)[:, None, :] - as_double(codes)[None, :, :]  # (N, M, D)
+    return diff.pow(2).sum(dim=2).sqrt()
+
+
+def _same_distances(out: torch.Tensor, expected: torch.Tensor, samples: torch.Tensor,
+                    codes: torch.Tensor) -> bool:
+    """Whether ``out`` equals ``expected`` up to the rounding of a float32 torch.cdist.
+
+    That rounding is a few float32 steps of |x|^2 + |c|^2 in the *squared* distance, and
+    it depends on the orientation (cdist(codes, samples)), the chunks and the BLAS kernel
+    that the thread count picks. Near 0 its square root is about 1e-3 in the distance, so
+    squared distances are compared, with a tolerance on that scale (some 50 times the
+    worst rounding seen, far below the gap between right and wrong answers here).
+    """
+    scale = as_double(samples).pow(2).sum(dim=1).max() + as_double(codes).pow(2).sum(dim=1).max()
+    return close(as_double(out).pow(2), expected.pow(2), rtol=1e-4, atol=1e-5 * float(scale))
+
+
 def _slips(samples: torch.Tensor, codes: torch.Tensor) -> list[tuple[torch.Tensor, str]]:
-    d = torch.cdist(samples, codes)  # (N, M) Euclidean distances
-    l1 = (samples[:, None, :] - codes[None, :, :]).abs().sum(dim=2)  # (N, M)
+    d = _distances(samples, codes)  # (N, M) Euclidean distances
+    l1 = (as_double(samples)[:, None, :] - as_double(codes)[None, :, :]).abs().sum(dim=2)
     return [
         (d.amin(dim=1).pow(2),
          "your distances are squared: take the square root to get Euclidean distances."),
@@ -126,10 +150,9 @@ def check_nearest_distance(nearest_distance) -> None:
             raise Hint("your result is a single number: return one distance per sample "
                        "(do not average or sum them).")
     out = expect_tensor(out, "the distances", shape=(_N,))
-    expected = torch.cdist(samples, codes).amin(dim=1)  # (N,)
-    if not close(out, expected, atol=1e-4):
+    if not _same_distances(out, _distances(samples, codes).amin(dim=1), samples, codes):
         for slip, hint in _slips(samples, codes):
-            if close(out, slip, atol=1e-4):
+            if _same_distances(out, slip, samples, codes):
                 raise Hint(hint)
         raise Hint("your distances differ from the distance of each sample to its nearest "
                    "code: compare every sample with every code, in all latent dimensions.")
@@ -141,9 +164,8 @@ def check_nearest_distance(nearest_distance) -> None:
     # Samples that coincide with a code (distance 0), one of them twice.
     on_codes = torch.cat([codes[:2], codes[1:2], samples[:1]])  # (4, 2)
     near = expect_tensor(call(nearest_distance, on_codes, codes), "the distances", shape=(4,))
-    diff = as_double(on_codes)[:, None, :] - as_double(codes)[None, :, :]  # (4, M, 2)
-    expected = diff.pow(2).sum(dim=2).sqrt().amin(dim=1)  # (4,): 0, 0, 0, then a positive one
-    if not close(near, expected, atol=1e-4):
+    expected = _distances(on_codes, codes).amin(dim=1)  # (4,): 0, 0, 0, then a positive one
+    if not _same_distances(near, expected, on_codes, codes):
         raise Hint("your distances are wrong for samples that coincide with a code: their "
                    "nearest code is at distance 0, and that zero is the minimum to return "
                    "(do not skip or replace zero distances).")

@@ -1,0 +1,196 @@
+"""The checkers of notebook 06 (vae_course/checks/convolutional.py): their test data, and a
+decoder whose forward pass crashes.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+from vae_course import checks
+from vae_course.checks import convolutional as conv_checks
+from vae_course.convolutional import ConvConfig, decoder
+from vae_course.convolutional import traverse as traverse_reference
+
+from .cases import Cases
+
+LEAKS = ("kernel_size=4", "padding=1", "z[:, dim] =")
+
+# ---------------------------------------------------------------- make_decoder
+
+
+def decoder_reference(latent_dim):
+    return nn.Sequential(
+        nn.Linear(latent_dim, 32 * 7 * 7), nn.ReLU(),  # (B, 1568)
+        nn.Unflatten(1, (32, 7, 7)),  # (B, 32, 7, 7)
+        nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.ReLU(),  # (B, 16, 14, 14)
+        nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),  # (B, 1, 28, 28) logits
+    )
+
+
+def _decoder(latent_dim=16, *, last=(), kernel=4, output_padding=0, channels=1,
+             hidden=32 * 7 * 7):
+    return nn.Sequential(
+        nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)),
+        nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(16, channels, kernel, stride=2, padding=1,
+                           output_padding=output_padding), *last)
+
+
+def upsample_reference(latent_dim):  # the other classic design: upsample, then convolve
+    return nn.Sequential(
+        nn.Linear(latent_dim, 32 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)),
+        nn.Upsample(scale_factor=2), nn.Conv2d(32, 16, 3, padding=1), nn.ReLU(),
+        nn.Upsample(scale_factor=2), nn.Conv2d(16, 1, 3, padding=1))
+
+
+class _Wrap(nn.Module):
+    """A decoder whose forward does something to the reference's output."""
+
+    def __init__(self, latent_dim, after):
+        super().__init__()
+        self.net, self.after = decoder_reference(latent_dim), after
+
+    def forward(self, z):
+        return self.after(self.net(z))
+
+
+class _MixesBatch(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.net = decoder_reference(latent_dim)
+
+    def forward(self, z):
+        out = self.net(z)
+        return out - out.mean(dim=0, keepdim=True)  # each image depends on the others
+
+
+class _MLPOnly(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.net = nn.Linear(latent_dim, 784)
+
+    def forward(self, z):
+        return self.net(z).reshape(-1, 1, 28, 28)
+
+
+MAKE_DECODER = Cases(
+    reference=decoder_reference,
+    wrong={
+        "sigmoid at the end": (lambda d: _decoder(d, last=(nn.Sigmoid(),)), "ends in a sigmoid"),
+        "sigmoid in forward": (lambda d: _Wrap(d, torch.sigmoid), "ends in a sigmoid"),
+        "final ReLU": (lambda d: _decoder(d, last=(nn.ReLU(),)), "never negative"),
+        "final softplus": (lambda d: _decoder(d, last=(nn.Softplus(),)), "never negative"),
+        "final tanh": (lambda d: _decoder(d, last=(nn.Tanh(),)), "never leave [-1, 1]"),
+        "clamp to [-1, 1]": (lambda d: _Wrap(d, lambda x: x.clamp(-1, 1)), "never leave [-1, 1]"),
+        "hardtanh(-5, 5)": (lambda d: _decoder(d, last=(nn.Hardtanh(-5, 5),)), "clipped"),
+        "clamp to [-4, 6]": (lambda d: _Wrap(d, lambda x: x.clamp(-4, 6)), "clipped"),
+        "kernel 3: 27x27": (lambda d: _decoder(d, kernel=3),
+                            "27x27 instead of 28x28 (one pixel short)"),
+        "kernel 5: 29x29": (lambda d: _decoder(d, kernel=5),
+                            "29x29 instead of 28x28 (one pixel too many)"),
+        "output_padding 1: 29x29": (lambda d: _decoder(d, output_padding=1), "7 -> 14 -> 29"),
+        "channels last": (lambda d: _Wrap(d, lambda x: x.permute(0, 2, 3, 1)), "channels last"),
+        "flat logits": (lambda d: _Wrap(d, lambda x: x.flatten(1)), "flat, (B, 784)"),
+        "no channel dimension": (lambda d: _Wrap(d, lambda x: x[:, 0]),
+                                 "channel dimension is missing"),
+        "three channels": (lambda d: _decoder(d, channels=3), "3 channels"),
+        "no convolution": (_MLPOnly, "no convolution"),
+        "fixed latent size": (lambda d: decoder_reference(16), "latent_dim"),
+        "detached logits": (lambda d: _Wrap(d, lambda x: x.detach()), "no gradient"),
+        "numpy logits": (lambda d: _Wrap(d, lambda x: x.detach().numpy()), "NumPy"),
+        "mixes the batch": (_MixesBatch, "other codes in the batch"),
+        "returns None": (lambda d: None, "returned None"),
+        "returns a list of layers": (lambda d: list(decoder_reference(d)), "nn.Module"),
+        "forward returns None": (lambda d: _Wrap(d, lambda x: None), "None"),
+    },
+    styles={
+        "upsample, then convolve": upsample_reference,
+        "the package's decoder": lambda d: decoder(ConvConfig(channels=(16, 32), latent_dim=d)),
+    },
+    leaks=LEAKS,
+)
+
+# ---------------------------------------------------------------- traverse
+
+
+def _with_z(build_z, squash=torch.sigmoid, flatten=True):
+    """A traversal that builds z its own (wrong) way from (model, mu, dim, values)."""
+    def traverse(model, x, dim, values):
+        with torch.no_grad():
+            mu, logvar = model.encode(x.reshape(1, -1))
+            out = squash(model.decode(build_z(model, mu, logvar, dim, values)))
+        return out.reshape(len(values), -1) if flatten else out
+    return traverse
+
+
+def _set(mu, dim, values):
+    z = mu.repeat(len(values), 1)
+    z[:, dim] = values
+    return z
+
+
+def _add(mu, dim, values):
+    z = mu.repeat(len(values), 1)
+    z[:, dim] += values
+    return z
+
+
+def _expand_clone(model, x, dim, values):  # written another way: expand, clone, index
+    mu = model.encode(x.reshape(1, 784))[0].detach()
+    z = mu.expand(len(values), -1).clone()
+    z[:, dim] = values
+    return torch.sigmoid(model.decode(z)).flatten(1)
+
+
+TRAVERSE = Cases(
+    reference=traverse_reference,
+    wrong={
+        "a sample, not mu": (_with_z(lambda m, mu, lv, d, v: _set(m.reparameterize(mu, lv), d, v)),
+                             "not a sample"),
+        "adds the values": (_with_z(lambda m, mu, lv, d, v: _add(mu, d, v)),
+                            "moved *by* each value"),
+        "moves every dimension": (_with_z(lambda m, mu, lv, d, v: mu + v[:, None]),
+                                  "every latent dimension moves"),
+        "sets every dimension": (_with_z(lambda m, mu, lv, d, v: v[:, None].repeat(
+            1, mu.shape[1])), "every latent dimension is set"),
+        "dimension off by one": (_with_z(lambda m, mu, lv, d, v: _set(mu, d + 1, v)), "dim + 1"),
+        "dimension counted from 1": (_with_z(lambda m, mu, lv, d, v: _set(mu, d - 1, v)),
+                                     "dim - 1"),
+        "logits": (_with_z(lambda m, mu, lv, d, v: _set(mu, d, v), squash=lambda t: t), "logits"),
+        "reversed rows": (_with_z(lambda m, mu, lv, d, v: _set(mu, d, v.flip(0))),
+                          "reverse order"),
+        "values ignored": (_with_z(lambda m, mu, lv, d, v: mu.repeat(len(v), 1)),
+                           "do not change"),
+        "images not flattened": (_with_z(lambda m, mu, lv, d, v: _set(mu, d, v), flatten=False),
+                                 "(steps, 1, 28, 28)"),
+        "zero code": (_with_z(lambda m, mu, lv, d, v: _set(torch.zeros_like(mu), d, v)),
+                      "check how you build z"),
+        "clipped probabilities": (_with_z(lambda m, mu, lv, d, v: _set(mu, d, v),
+                                          squash=lambda t: t.clamp(-0.5, 2)), "outside [0, 1]"),
+        "numpy": (lambda m, x, d, v: traverse_reference(m, x, d, v).numpy(), "NumPy"),
+        "returns None": (lambda m, x, d, v: None, "None"),
+        "only one image shape": (lambda m, x, d, v: traverse_reference(m, x, d, v)
+                                 if x.dim() == 1 else traverse_reference(m, x, d, v) * 0.5,
+                                 "both image shapes"),
+    },
+    styles={"expand, clone, index": _expand_clone},
+    leaks=LEAKS,
+)
+
+CASES = {"make_decoder": MAKE_DECODER, "traverse": TRAVERSE}
+
+
+def test_the_exercises_of_notebook_06_in_order():
+    assert [e.name for e in checks.exercises_for("06_convolutional_vae")] == list(CASES)
+
+
+def test_a_decoder_whose_forward_crashes_is_an_error():
+    result = conv_checks.check_make_decoder(lambda d: _Wrap(d, lambda x: 1 / 0))
+    assert result.status == "error" and "ZeroDivisionError" in result.message
+
+
+def test_the_hints_are_sentences_not_codes():
+    texts = [check(entry.fn).message for check, cases in (
+        (conv_checks.check_make_decoder, MAKE_DECODER), (conv_checks.check_traverse, TRAVERSE))
+        for entry in cases.wrongs().values()]
+    assert np.mean([len(t) for t in texts]) > 40
