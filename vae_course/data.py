@@ -194,7 +194,7 @@ def _download(dataset: str, root: Path) -> None:
         raise DataError(
             f"{_info(dataset).folder} not found under {root}, and downloading it through "
             f"torchvision failed ({type(exc).__name__}: {exc}). " + _fix_hint(dataset, root)
-        ) from exc
+        ) from None  # the message names the cause; torchvision's traceback would bury it
 
 
 @functools.lru_cache(maxsize=8)
