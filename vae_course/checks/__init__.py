@@ -19,7 +19,7 @@ def exercises_for(notebook: str) -> list[Exercise]:
 
 # Importing the modules registers their exercises in EXERCISES (in name order, so that
 # the order of a notebook's exercises is the order of their checkers in its module).
-MACHINERY = {"core", "plain", "recording", "results"}  # the modules that register no exercise
+MACHINERY = {"answers", "core", "plain", "recording", "results"}  # the modules that register no exercise
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
     if _info.name not in MACHINERY:
         importlib.import_module(f"{__name__}.{_info.name}")

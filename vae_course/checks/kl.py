@@ -175,7 +175,7 @@ def check_vae_loss(vae_loss) -> None:
     if not loss.requires_grad:
         raise Hint("loss carries no gradient: compute it with torch operations, without "
                    ".item(), .detach() or torch.no_grad().")
-    # The probe back-propagated loss to (its copies of) logits, mu and logvar.
+    # The recorded call back-propagated loss to (its copies of) logits, mu and logvar.
     for name, position in (("logits", 0), ("mu", 2), ("logvar", 3)):
         if run.grads.get(position) is None:
             raise Hint(f"no gradient reaches {name}: keep every part of the loss connected "

@@ -10,6 +10,7 @@ the outcome the same way (:func:`_interpret`), so a check judges the same data i
 from __future__ import annotations
 
 import contextlib
+from contextlib import nullcontext
 import copy
 import functools
 import inspect
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from . import plain
+from .answers import COPIED, Watch
 from .plain import RecordError, Ref
 from .results import NOT_DONE, Hint, NotAttempted, Result, Status, StudentError, Tampered
 
@@ -43,6 +45,8 @@ class Session:
         self.student = list(student)  # the live student objects (record only)
         self.live: list = []  # live objects behind the handles that calls returned
         self.calls = calls if calls is not None else []
+        self.copied: list[str] = []  # the course's answers that the student's code ran
+        self.unwatched = False  # the student's code switched the watch off
 
     def resolve(self, value):
         """A handle's live object (record), recursively through lists, tuples and dicts."""
@@ -160,6 +164,11 @@ def run_checker(exercise, refs: list, session: Session) -> Result:
                                           f"({type(exc).__name__}: {exc}).")
     finally:
         _ACTIVE.remove(session)
+    if session.copied:
+        return Result(name, Status.FAILED, COPIED.format(name=session.copied[0]))
+    if session.unwatched:
+        return Result(name, Status.FAILED, "not credited: your function replaced the profile "
+                                           "hook (sys.setprofile) that the check watches it with.")
     return Result(name, Status.PASSED, exercise.success)
 
 
@@ -327,8 +336,10 @@ def _execute(session: Session, fn, args, kwargs, backward) -> dict:
     given_kw = {k: v if k in theirs else _for_student(v, spies, k) for k, v in kwargs.items()}
     names, kw_names = _names(target, args, kwargs)
     grad_mode, dtype = torch.is_grad_enabled(), torch.get_default_dtype()
+    exercise = session.exercise
+    watch = Watch(exercise.name, exercise.needs) if exercise is not None else nullcontext()
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), watch:
             out = target(*given, **given_kw)
     except (Exception, SystemExit) as exc:
         return {"outcome": "raised", "type": type(exc).__name__, "message": str(exc),
@@ -346,7 +357,8 @@ def _execute(session: Session, fn, args, kwargs, backward) -> dict:
            "generators": {k: not torch.equal(original.get_state(), copied.get_state())
                           for _, original, copied, k in pairs
                           if isinstance(original, torch.Generator)},
-           "spied": spies, "aliased": _aliased(out)}
+           "spied": spies, "aliased": _aliased(out),
+           "copied": list(getattr(watch, "seen", [])), "unwatched": getattr(watch, "tampered", False)}
     grads = {}
     if backward is not None:
         rec["backward_error"] = _backward(out, backward, pairs)
@@ -439,6 +451,8 @@ def _interpret(session: Session, rec: dict) -> Trace:
         grads = plain.decode(rec["grads"])
         spied = {k: [tuple(s) for s in v] for k, v in dict(rec["spied"]).items()}
         aliased = [(int(i), int(j)) for i, j in rec["aliased"]]
+        session.copied += [str(c) for c in rec.get("copied", [])][:8]
+        session.unwatched |= bool(rec.get("unwatched", False))
         return Trace(plain.decode(rec["out"]), grads if isinstance(grads, dict) else {},
                      rec["backward_error"], dict(rec["generators"]), spied, aliased)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:

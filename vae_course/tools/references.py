@@ -1,12 +1,10 @@
-"""What counts as the answer of each exercise: the course's own reference implementations.
+"""The objects that answer an exercise, found in this process, for reading a submission.
 
-For an exercise, :func:`references` gives the objects (functions, classes, methods) of
-the student's library that compute its answer: whatever there has the name the student
-defines (``losses.gaussian_kl`` for ``gaussian_kl``, ``VAE.reparameterize`` for
-``reparameterize``, so a new exercise is covered without an edit here), the extras in
-:data:`ANSWERS`, and (always) the checkers' own code in ``vae_course.checks``. The
-references of earlier exercises are not in the list: the solutions use them (``vae_loss``
-calls ``losses.gaussian_kl``). Used by :mod:`vae_course.tools.copying`.
+What counts as an exercise's answer is said once, in :mod:`vae_course.checks.answers`:
+whatever in the student's library has the name the student defines, and the extras in
+``ANSWERS``. :func:`references` turns that into the objects (functions, classes,
+methods) and names that :mod:`vae_course.tools.copying` looks for in a submission's code,
+where the checkers' own code in ``vae_course.checks`` always counts too.
 """
 
 from __future__ import annotations
@@ -15,26 +13,10 @@ import importlib
 import inspect
 import pkgutil
 
+from ..checks.answers import ANSWERS, CHECKS, PACKAGE
 from ..checks.core import Exercise
 
-PACKAGE = "vae_course"
-CHECKS = f"{PACKAGE}.checks"
-# More references that compute (part of) an exercise's answer, beyond its own name.
-ANSWERS: dict[str, tuple[str, ...]] = {
-    "autoencode": ("vae_course.models.Autoencoder", "vae_course.models.VAE",
-                   "vae_course.models.flat_input"),
-    "reconstruction_loss": ("vae_course.losses.vae_loss", "vae_course.losses.model_loss"),
-    "gaussian_kl": ("vae_course.losses.kl_per_dimension", "vae_course.losses.monte_carlo_kl",
-                    "vae_course.losses.vae_loss", "vae_course.losses.model_loss"),
-    "vae_loss": ("vae_course.losses.model_loss",),
-    "interpolate_codes": ("vae_course.interactive.explorers.interpolate",),
-    "nearest_distance": ("vae_course.measures.nearest_distances",),
-    "make_decoder": ("vae_course.convolutional.decoder", "vae_course.convolutional.ConvVAE"),
-    "cvae_forward": ("vae_course.conditional.CVAE.forward", "vae_course.conditional.condition",
-                     "model()"),
-}
-# An entry "name()" in ANSWERS: calling the exercise's argument ``name`` itself is the
-# answer (``model(x, y)`` runs the course's own forward).
+__all__ = ["ANSWERS", "CHECKS", "library_modules", "lookup", "references"]
 
 
 def lookup(path: str):

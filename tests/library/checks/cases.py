@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import torch
 
 
+COPIED = "copied: your function runs the course's own"  # the hint of an answer that calls it
+
+
 @dataclass(frozen=True)
 class Wrong:
     """A wrong answer: the hint its result must contain, and what the message must not say.

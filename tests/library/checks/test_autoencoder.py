@@ -10,7 +10,7 @@ from torch.distributions import Bernoulli
 
 from vae_course import checks, losses
 
-from .cases import Cases, Wrong, no_grad
+from .cases import COPIED, Cases, Wrong, no_grad
 
 LEAKS = ("reduction=", "linspace(0, 1", "(1 - t) *", "cdist(", ".sum(dim=1).mean()")
 
@@ -158,11 +158,11 @@ RECONSTRUCTION_LOSS = Cases(
         "sigmoid then binary_cross_entropy": (lambda l, x: F.binary_cross_entropy(
             torch.sigmoid(l), x, reduction="none").sum(dim=1).mean(), "very confident logits"),
         "times 0.5": (lambda l, x: 0.5 * loss_reference(l, x), "0.5 times the expected"),
+        "the package's reconstruction_loss": (losses.reconstruction_loss, COPIED),
         "clamps x in place": Wrong(lambda l, x: losses.reconstruction_loss(l, x.clamp_(0.01, 0.99)),
                                    "changed `x` in place", absent=("flatten",)),
     },
     styles={
-        "the package's reconstruction_loss": losses.reconstruction_loss,
         "float64": lambda l, x: F.binary_cross_entropy_with_logits(
             l.double(), x.double(), reduction="none").sum(dim=1).mean(),
         "stable formula": _bce_stable,

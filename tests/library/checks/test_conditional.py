@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from vae_course import checks
 from vae_course.checks import conditional as cond_checks
 
-from .cases import Cases
+from .cases import COPIED, Cases
 
 
 def reference(model, x, y):
@@ -96,11 +96,11 @@ CVAE_FORWARD = Cases(
         "wrong order": (variant(out=lambda l, mu, lv: (mu, lv, l)), "in another order"),
         "two values": (variant(out=lambda l, mu, lv: (l, mu)), "three tensors"),
         "returns None": (lambda model, x, y: None, "returned None"),
+        "the model's own forward": (lambda model, x, y: model(x, y), COPIED),
         "detached": (variant(out=lambda l, mu, lv: (l.detach(), mu.detach(), lv.detach())),
                      "carries no gradient"),
     },
     styles={
-        "the model's own forward": lambda model, x, y: model(x, y),
         "torch.eye one-hot, own reparameterization": _eye_and_own_reparameterization,
     },
     leaks=("torch.cat([", "F.one_hot(y,"),

@@ -7,7 +7,7 @@ from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 from vae_course import checks, losses
 from vae_course.losses import LossParts
 
-from .cases import Cases, Wrong
+from .cases import COPIED, Cases, Wrong
 
 LEAKS = ("exp(0.5", "randn_like", "torch.randn(")
 
@@ -30,14 +30,19 @@ def _kl_in_place(mu, logvar):
     return -0.5 * t.sum(dim=1).mean()
 
 
+def _kl_reference(mu, logvar):
+    return _kl_terms(mu, logvar).sum(dim=1).mean()
+
+
 def _kl_loop(mu, logvar):
     rows = [-0.5 * (1 + lv - m.pow(2) - lv.exp()).sum() for m, lv in zip(mu, logvar)]
     return torch.stack(rows).mean()
 
 
 GAUSSIAN_KL = Cases(
-    reference=losses.gaussian_kl,
+    reference=_kl_reference,
     wrong={
+        "the package's gaussian_kl": (losses.gaussian_kl, COPIED),
         "wrong sign": (lambda mu, lv: -_kl_terms(mu, lv).sum(1).mean(), "opposite sign"),
         "missing 1/2": (lambda mu, lv: 2 * _kl_terms(mu, lv).sum(1).mean(), "factor 1/2"),
         "sum over batch": (lambda mu, lv: _kl_terms(mu, lv).sum(), "summed over the batch"),
@@ -65,7 +70,7 @@ GAUSSIAN_KL = Cases(
         "logvar.exp_()": Wrong(_exp_in_place, "changed `logvar` in place", absent=("flatten",)),
     },
     styles={
-        "float64": lambda mu, lv: losses.gaussian_kl(mu.double(), lv.double()),
+        "float64": lambda mu, lv: _kl_reference(mu.double(), lv.double()),
         "torch.distributions": lambda mu, lv: kl_divergence(
             Normal(mu, torch.exp(0.5 * lv)), Normal(0.0, 1.0)).sum(dim=1).mean(),
         "Independent": lambda mu, lv: kl_divergence(
@@ -131,11 +136,18 @@ def _vae_loss_fresh_in_place(logits, x, mu, logvar, beta=1.0):
     return LossParts(loss, recon, kl)
 
 
+def _vae_loss_reference(logits, x, mu, logvar, beta=1.0):
+    recon = losses.reconstruction_loss(logits, x)  # the earlier exercises' references are allowed
+    kl = losses.gaussian_kl(mu, logvar)
+    return LossParts(recon + beta * kl, recon, kl)
+
+
 LIST_HINT = "returned a Python list: the exercise asks for the three parts as LossParts"
 
 VAE_LOSS = Cases(
-    reference=losses.vae_loss,
+    reference=_vae_loss_reference,
     wrong={
+        "the package's vae_loss": (losses.vae_loss, COPIED),
         "beta ignored": (_loss_variant(combine=lambda r, k, b: r + k),
                          "beta (here 2.5) is ignored"),
         "beta on recon": (_loss_variant(combine=lambda r, k, b: b * r + k),
@@ -162,9 +174,9 @@ VAE_LOSS = Cases(
                                       "returned 2 values", absent=("Python list",)),
     },
     styles={
-        "a plain tuple": lambda *a: tuple(losses.vae_loss(*a)),
+        "a plain tuple": lambda *a: tuple(_vae_loss_reference(*a)),
         "float64": lambda l, x, mu, lv, beta=1.0: LossParts(*(
-            p.double() for p in losses.vae_loss(l, x, mu, lv, beta))),
+            p.double() for p in _vae_loss_reference(l, x, mu, lv, beta))),
         "in place on a fresh tensor": _vae_loss_fresh_in_place,
         "torch.distributions": _vae_loss_distributions,
     },
