@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser.needs import need_browser
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -45,23 +46,6 @@ NOTEBOOKS = [
 ]
 
 
-def _need_browser():
-    """Import the driver, or skip (fail where the browser test is required) when it cannot run."""
-    required = os.environ.get("VAE_COURSE_REQUIRE_BROWSER") == "1"
-    missing = None
-    try:
-        from browser import lab
-    except ImportError as exc:
-        missing, lab = f"Playwright is not installed ({exc}); pip install playwright", None
-    if lab is not None and lab.chromium() is None:
-        missing = "Chromium is not installed; install it with `apt-get install chromium`"
-    if missing and required:
-        pytest.fail(f"{missing} (VAE_COURSE_REQUIRE_BROWSER=1 makes this an error)")
-    if missing:
-        pytest.skip(missing)
-    return lab
-
-
 def _kernel_env(cache: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("MPLBACKEND", "TQDM_DISABLE", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR")}
@@ -78,7 +62,7 @@ def _keep_artifacts(name: str, workdir: Path) -> None:
 
 
 def _drive(request, target: Target, workdir: Path, **options) -> dict[str, list[str]]:
-    lab = _need_browser()
+    lab = need_browser()
     env = _kernel_env(workdir / "models" if target.fresh_cache else None)
     try:
         return lab.drive(REPO / target.notebook, workdir, env, progress=target.fresh_cache,
@@ -102,7 +86,7 @@ def test_widgets_work_in_jupyterlab(request, tmp_path, target):
 @pytest.mark.browser
 def test_checks_catch_a_missing_widget_extension(request, tmp_path):
     """With the widget extension switched off, every check above must report a problem."""
-    lab = _need_browser()
+    lab = need_browser()
     problems = _drive(request, NOTEBOOKS[0], tmp_path, disabled_extensions=[lab.WIDGET_MANAGER])
     caught = {check: bool(ps) for check, ps in problems.items()}
     if not all(caught.values()):
@@ -116,7 +100,7 @@ def test_a_missing_browser_skips_or_fails_when_required(monkeypatch):
     monkeypatch.setattr(lab, "chromium", lambda: None)
     monkeypatch.delenv("VAE_COURSE_REQUIRE_BROWSER", raising=False)
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
-        _need_browser()
+        need_browser()
     monkeypatch.setenv("VAE_COURSE_REQUIRE_BROWSER", "1")
     with pytest.raises(pytest.fail.Exception, match="VAE_COURSE_REQUIRE_BROWSER=1"):
-        _need_browser()
+        need_browser()

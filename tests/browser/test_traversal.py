@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser.test_lab import ARTIFACTS, _kernel_env, _need_browser
+from browser.needs import need_browser
+from browser.test_lab import ARTIFACTS, _kernel_env
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ["notebooks/06_convolutional_vae.ipynb", "solutions/06_convolutional_vae.ipynb"]
@@ -22,7 +23,7 @@ NOTEBOOKS = ["notebooks/06_convolutional_vae.ipynb", "solutions/06_convolutional
 @pytest.mark.browser
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda n: Path(n).parent.name)
 def test_traversal_explorer_and_questions_work_in_jupyterlab(notebook, tmp_path):
-    lab = _need_browser()
+    lab = need_browser()
     try:
         problems = lab.drive(REPO / notebook, tmp_path, _kernel_env(None), progress=False)
     except BaseException:

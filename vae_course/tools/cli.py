@@ -19,6 +19,7 @@ COMMANDS = {
     "grade": ("vae_course.tools.grade", "grade submitted notebooks and print a table"),
     "doctor": ("vae_course.tools.doctor", "print a report on this installation, with fixes"),
     "notebooks": ("vae_course.tools.notebooks", "copy the student notebooks into a folder of yours"),
+    "site": ("vae_course.tools.site", "build the course website (student and instructor editions)"),
 }
 
 
