@@ -23,6 +23,7 @@ folder, run on the real package and on fake copies of it with a planted violatio
 from __future__ import annotations
 
 import ast
+import fnmatch
 import io
 import re
 import textwrap
@@ -378,3 +379,96 @@ def test_the_check_catches_a_private_name_used_elsewhere(tmp_path, source, used)
     bad = private_uses(fake(tmp_path, files))
     assert (len(bad) == 1 and bad[0].startswith("vae_course/checks/kl.py:") and used in bad[0]
             if used else bad == []), bad
+
+
+# ---------------------------------------------------------------- tests mirror the code
+# STYLE 19: the test of vae_course/<folder>/<module>.py is tests/<part>/test_<module>.py, so
+# it is found without a map; and every test file there is named after a module that exists,
+# so a renamed module cannot leave its tests behind. tests/notebooks/, browser/, install/
+# and fixtures/ test the course as a whole, not one module: they are no mirrors.
+
+TESTS = Path(__file__).resolve().parent
+MIRRORS = {"": "library", "checks": "library/checks", "interactive": "interactive",
+           "tools": "tools"}  # folder of the package -> folder of its tests
+NO_TEST_OF_THEIR_OWN = {"__init__.py", "__main__.py"}  # what they hold is tested where used
+# Modules without their mirrored test file for now, with the reason (remove when it is gone).
+NOT_MIRRORED_YET = {
+    "tools/site*.py": "the course website: its modules and their tests are being written now",
+}
+# Test files named after no module: a contract that many modules share, tested in one place.
+NOT_MIRRORS = {
+    "library/checks/test_contract.py": "the contract of every checker, parametrized over all "
+                                       "exercises (STYLE 19)",
+    "library/test_devices.py": "the device discipline of every function that takes a model, "
+                               "in the library and the interactive part alike",
+}
+
+
+def mirror_of(module: Path, package: Path = PACKAGE, tests: Path = TESTS) -> Path | None:
+    """tests/<part>/test_<module>.py for vae_course/<folder>/<module>.py (None: no part)."""
+    folder = module.parent.relative_to(package).as_posix()
+    folder = "" if folder == "." else folder
+    return tests / MIRRORS[folder] / f"test_{module.name}" if folder in MIRRORS else None
+
+
+def unmirrored(package: Path = PACKAGE, tests: Path = TESTS) -> list[str]:
+    """Modules of the package without their mirrored test file."""
+    missing = []
+    for module in sorted(package.rglob("*.py")):
+        where = module.relative_to(package).as_posix()
+        if module.name in NO_TEST_OF_THEIR_OWN or any(
+                fnmatch.fnmatch(where, pattern) for pattern in NOT_MIRRORED_YET):
+            continue
+        test = mirror_of(module, package, tests)
+        if test is None:
+            missing.append(f"{package.name}/{where}: no test folder mirrors its folder "
+                           f"(add it to MIRRORS)")
+        elif not test.exists():
+            missing.append(f"{package.name}/{where}: {test.relative_to(tests.parent)} is missing")
+    return missing
+
+
+def orphan_tests(package: Path = PACKAGE, tests: Path = TESTS) -> list[str]:
+    """Test files of the mirror folders named after no module of the package."""
+    orphans = []
+    for folder, part in MIRRORS.items():
+        for test in sorted((tests / part).glob("test_*.py")):
+            where = test.relative_to(tests).as_posix()
+            module = package / folder / f"{test.stem.removeprefix('test_')}.py"
+            if where not in NOT_MIRRORS and not module.exists():
+                orphans.append(f"{tests.name}/{where}: no module "
+                               f"{module.relative_to(package.parent).as_posix()}")
+    return orphans
+
+
+def test_every_module_has_its_mirrored_test_file():
+    missing = unmirrored()
+    assert not missing, "write the test of each module in its mirrored file:\n" + "\n".join(missing)
+
+
+def test_every_test_file_is_named_after_a_module():
+    orphans = orphan_tests()
+    assert not orphans, ("rename these tests after the module they test (or move them into "
+                         "its test file):\n" + "\n".join(orphans))
+
+
+def test_the_exceptions_to_the_mirror_still_apply():
+    for where in NOT_MIRRORS:  # a file that is gone, or that became a mirror, leaves the list
+        assert (TESTS / where).exists(), f"{where} is in NOT_MIRRORS but does not exist"
+    for pattern in NOT_MIRRORED_YET:
+        assert list(PACKAGE.glob(pattern)), f"{pattern} in NOT_MIRRORED_YET matches no module"
+
+
+def test_the_mirror_check_catches_a_module_without_tests_and_tests_without_a_module(tmp_path):
+    package = fake(tmp_path, {"losses.py": "", "checks/kl.py": "", "tools/grade.py": "",
+                              "tools/site_new.py": "", "extra/thing.py": "", "__main__.py": ""})
+    tests = tmp_path / "tests"
+    for name in ("library/test_losses.py", "library/checks/test_kl.py", "tools/test_grading.py",
+                 "tools/helpers.py", "library/checks/test_contract.py", "install/test_wheel.py"):
+        (tests / name).parent.mkdir(parents=True, exist_ok=True)
+        (tests / name).write_text("")
+    assert unmirrored(package, tests) == [
+        "vae_course/extra/thing.py: no test folder mirrors its folder (add it to MIRRORS)",
+        "vae_course/tools/grade.py: tests/tools/test_grade.py is missing"]
+    assert orphan_tests(package, tests) == ["tests/tools/test_grading.py: no module "
+                                            "vae_course/tools/grading.py"]

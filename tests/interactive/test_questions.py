@@ -1,4 +1,8 @@
-"""The concept questions of every notebook in solutions/, read as an exam item is read.
+"""Concept questions (vae_course.interactive.questions).
+
+The last part tests one question on its own: the feedback of each option, when the
+answer is revealed, its text, HTML and widget. The rest reads the concept questions of
+every notebook in solutions/ as an exam item is read.
 
 A student who does not understand must not be able to score by test-taking:
 
@@ -28,7 +32,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vae_course.interactive.questions import ConceptQuestion
+from vae_course.interactive.questions import WIDGET_VIEW, ConceptQuestion, concept_question
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"
@@ -188,3 +192,114 @@ def test_the_prediction_check_can_fail():
 def test_every_notebook_asks_to_predict_then_run(path):
     problems = _predictions(nbformat.read(path, as_version=4))
     assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+# ---- one question: its feedback, its text, its widget (no notebook) ----------------
+
+WHY = ["mu is computed by the encoder, not drawn.", "std is computed from logvar, not drawn.",
+       "Right: eps is the only random draw."]
+
+
+def make_question(feedback=WHY, predict=False):
+    return concept_question("Which part is random?", ["mu", "std", "eps"], 3,
+                                    "Only eps is drawn at random.", feedback, predict=predict)
+
+
+def test_a_wrong_answer_explains_that_option_and_allows_another_try():
+    q = make_question()
+    first = q.answer(1)
+    assert not first.correct and not first.revealed
+    assert WHY[0] in first.text and "Try another option" in first.text
+    assert "Only eps is drawn" not in first.text and "option 3" not in first.text
+    second = q.answer(2)  # the second wrong try reveals the answer and the explanation
+    assert not second.correct and second.revealed
+    assert WHY[1] in second.text and "option 3" in second.text and "Only eps" in second.text
+    right = q.answer(3)
+    assert right.correct and right.text.startswith("Correct.")
+    assert WHY[2] in right.text and "Only eps is drawn at random." in right.text
+
+
+def test_the_right_answer_first_time_explains_at_once():
+    fb = make_question().answer(3)
+    assert fb.correct and fb.revealed and "Only eps" in fb.text
+
+
+def test_invalid_choices_do_not_count_as_tries():
+    q = make_question()
+    for bad in (0, 4, "3", None):
+        fb = q.answer(bad)
+        assert not fb.correct and "from 1 to 3" in fb.text
+    assert not q.answer(1).revealed  # still the first real try
+
+
+def test_judge_is_pure():
+    q = make_question()
+    assert q.judge(1).text == q.judge(1).text and not q.judge(1).revealed
+    assert q.judge(1, wrong_before=1).revealed
+    assert q.wrong_tries == 0
+
+
+def test_question_rejects_a_correct_number_out_of_range():
+    with pytest.raises(ValueError, match="between 1 and 2"):
+        concept_question("?", ["a", "b"], 3, "...")
+    with pytest.raises(ValueError, match="at least 2 options"):
+        concept_question("?", ["a"], 1, "...")
+
+
+def test_question_rejects_feedback_that_does_not_match_the_options():
+    with pytest.raises(ValueError, match="one line per option: 3 options but 2"):
+        make_question(feedback=WHY[:2])
+    with pytest.raises(ValueError, match="feedback of option 2 is empty"):
+        make_question(feedback=[WHY[0], " ", WHY[2]])
+
+
+def test_a_question_without_feedback_still_withholds_the_answer_once():
+    q = concept_question("?", ["a", "b", "c"], 3, "Because c.")
+    first = q.answer(1)
+    assert "Option 1 is not the best answer" in first.text and "Because c" not in first.text
+
+
+def test_question_text_fallback_lists_options_and_says_how_to_answer():
+    text = repr(make_question())
+    assert text.splitlines()[:4] == ["Which part is random?", "  1. mu", "  2. std", "  3. eps"]
+    assert ".answer(" in text
+    assert repr(make_question(predict=True)).startswith("Predict before you run the next cell:")
+
+
+def test_question_static_html_folds_the_answer_away():
+    page = make_question().html()
+    assert "<li>eps</li>" in page
+    answer = page.index("<details>")
+    assert page.index("Only eps") > answer and page.index("Option 3") > answer
+    assert page.index(WHY[0]) > answer  # the feedback of each option is folded away too
+    assert "Predict, then run." in make_question(predict=True).html()
+
+
+def test_question_check_button_gives_feedback_then_a_second_try():
+    box = make_question().widget()
+    _, choices, button, feedback = box.children
+    button.click()
+    assert "Pick an option first" in feedback.value
+    choices.value = 1
+    button.click()
+    assert "Not yet." in feedback.value and "encoder" in feedback.value
+    assert "Only eps" not in feedback.value and "vae-explanation" not in feedback.value
+    choices.value = 3
+    button.click()
+    assert "Correct." in feedback.value and "Only eps" in feedback.value
+    assert "vae-explanation" in feedback.value
+
+
+def test_question_widget_reveals_after_two_wrong_tries():
+    _, choices, button, feedback = make_question().widget().children
+    for wrong in (1, 2):
+        choices.value = wrong
+        button.click()
+    assert "The answer is option 3" in feedback.value and "vae-explanation" in feedback.value
+
+
+def test_question_displays_as_widget_with_text_and_html():
+    bundle = make_question()._repr_mimebundle_()
+    assert bundle[WIDGET_VIEW]["model_id"]
+    assert bundle["text/plain"].startswith("Which part is random?")
+    assert "<details>" in bundle["text/html"]

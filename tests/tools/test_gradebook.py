@@ -1,4 +1,4 @@
-"""The gradebook: student ids from paths, points, the CSV, JSON and feedback files (no kernel)."""
+"""The gradebook: student ids from paths, points, the CSV and JSON files (no kernel)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from vae_course.tools import feedback, gradebook
-from vae_course.tools.gradebook import Row
+from vae_course.tools import gradebook
+
+from .helpers import rows
 
 LESSONS = ["01_autoencoder", "04_kl_regularization", "90_toy"]
 
@@ -59,25 +60,6 @@ def test_bad_points_files_say_what_to_fix(tmp_path, text, message):
         gradebook.load_points(path, {"double", "countdown"})
 
 
-def rows() -> list[Row]:
-    """Three students: alice passes both, bob one (twice handed in), carol's file is broken."""
-    out = [Row("s/alice/90_toy.ipynb", "90_toy", "double", "passed", "double works.",
-               student="alice"),
-           Row("s/alice/90_toy.ipynb", "90_toy", "countdown", "passed", "countdown works.",
-               hidden=True, student="alice"),
-           Row("s/bob/90_toy.ipynb", "90_toy", "double", "failed", "twice its input, please.",
-               student="bob"),
-           Row("s/bob/90_toy.ipynb", "90_toy", "countdown", "not attempted", "Not done yet.",
-               student="bob"),
-           Row("s/bob/90_toy (1).ipynb", "90_toy", "double", "passed", "double works.",
-               student="bob"),
-           Row("s/bob/90_toy (1).ipynb", "90_toy", "countdown", "timed out", "endless loop?",
-               student="bob"),
-           Row("s/carol/homework.pdf", "", "-", "error", "not a notebook.", student="carol")]
-    gradebook.award(out, {"double": 2.0})
-    return out
-
-
 def test_points_are_earned_only_by_passing():
     got = [(r.points, r.max_points) for r in rows()]
     assert got == [(2, 2), (1, 1), (0, 2), (0, 1), (2, 2), (0, 1), (0, 0)]
@@ -116,34 +98,3 @@ def test_table_shows_students_and_points():
     assert "alice: 3/3 points" in text and "bob: 2/3 points" in text
     assert "s/bob/90_toy.ipynb: 0/2 passed" in text
     assert "totals: 4 notebooks, 3 students, 3 passed, 1 failed" in text
-
-
-def test_feedback_files_per_student_and_notebook(tmp_path):
-    folder = tmp_path / "feedback"
-    written = feedback.write_feedback(rows(), folder)
-    names = sorted(str(p.relative_to(folder)).replace("\\", "/") for p in written)
-    assert names == ["alice/90_toy.md", "bob/90_toy-2.md", "bob/90_toy.md", "carol/homework.md"]
-    bob = (folder / "bob" / "90_toy.md").read_text()
-    assert bob.startswith("# 90_toy: feedback for bob\n")
-    assert "Points: **0 of 3**" in bob and "| `double` | failed | 0 / 2 |" in bob
-    assert "## `double`: not yet right\n\ntwice its input, please." in bob
-    assert "not a notebook." in (folder / "carol" / "homework.md").read_text()
-    assert "(hidden check)" in (folder / "alice" / "90_toy.md").read_text()
-
-
-def test_feedback_never_replaces_a_file_unless_told(tmp_path):
-    folder = tmp_path / "feedback"
-    (folder / "alice").mkdir(parents=True)
-    mine = folder / "alice" / "90_toy.md"
-    mine.write_text("my own notes")
-    with pytest.raises(ValueError, match="already holds files"):
-        feedback.check_folder(folder, overwrite=False)
-    with pytest.raises(FileExistsError, match="not replaced"):
-        feedback.write_feedback(rows(), folder)
-    assert mine.read_text() == "my own notes"
-    feedback.check_folder(folder, overwrite=True)
-    feedback.write_feedback(rows(), folder, overwrite=True)
-    assert mine.read_text().startswith("# 90_toy")
-    feedback.check_folder(tmp_path / "new", overwrite=False)  # a new folder is fine
-    with pytest.raises(ValueError, match="is a file"):
-        feedback.check_folder(mine, overwrite=True)

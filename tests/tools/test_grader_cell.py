@@ -3,7 +3,8 @@ what the student's functions return; the grader's process judges the record.
 
 The first part plays both sides in this process: the "kernel" side records while a
 trick is in force, the trick is undone, and the grader side judges the displayed record
-with :func:`grader_cell.verdict`. The last test runs ``vae-course grade`` on notebook 01
+with :func:`grader_cell.verdict`. An instructor's extra checks stay out of the public
+registry. The last test runs ``vae-course grade`` on notebook 01
 submissions made of the setup cell and one trick cell.
 """
 
@@ -21,6 +22,7 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
+from fixtures.toy_lesson import CHECKS
 
 from vae_course import losses
 from vae_course.checks import autoencoder as ae
@@ -76,6 +78,18 @@ def test_honest_submissions_are_judged_as_the_notebook_shows_them():
 
 def test_an_exercise_not_defined_is_not_attempted():
     assert judged("autoencode", displayed("autoencode", {}))["status"] == "not attempted"
+
+
+def test_extra_checks_stay_out_of_the_public_registry(tmp_path, monkeypatch):
+    extra = grader_cell.load_extra_checks(str(CHECKS))
+    assert set(extra) == {"double", "countdown"}
+    assert "double" not in core.EXERCISES
+    assert set(grader_cell.registry(str(CHECKS))) == set(core.EXERCISES) | set(extra)
+    monkeypatch.setitem(core.EXERCISES, "double", extra["double"])
+    clash = tmp_path / "clash.py"
+    clash.write_text(CHECKS.read_text())
+    with pytest.raises(ValueError, match="reuses public exercise names"):
+        grader_cell.load_extra_checks(str(clash))
 
 
 # ---------------------------------------------------------------- tricks in the kernel
@@ -180,27 +194,6 @@ def test_a_record_of_another_exercise_is_refused():
     cell = displayed("reconstruction_loss", {"reconstruction_loss": reconstruction_loss})
     cell["outputs"][0]["data"][grader_cell.MIME]["exercise"] = "autoencode"
     assert judged("autoencode", cell)["status"] == "error"
-
-
-def test_student_objects_reach_a_checker_only_through_call():
-    seen = []
-
-    @core.checker("handle_toy", "99_handle_toy", needs=("make",), success="ok")
-    def check_handle_toy(make):
-        model = core.call(make, 3)  # not plain data: a handle
-        seen.append(type(model).__name__)
-        out = core.call(model, torch.ones(2, 3))
-        if not isinstance(out, torch.Tensor) or out.shape != (2, 1):
-            raise core.Hint("wrong shape")
-        model.weight  # noqa: B018  (using the handle directly is a fault of the checker)
-
-    try:
-        result = check_handle_toy(lambda n: torch.nn.Linear(n, 1))
-        assert seen == ["Linear"]
-        assert result.status == "error" and "only through call" in result.message
-        assert core.replayed(check_handle_toy, lambda n: torch.nn.Linear(n, 1)) == result
-    finally:
-        del core.EXERCISES["handle_toy"]
 
 
 # ---------------------------------------------------------------- through `vae-course grade`
