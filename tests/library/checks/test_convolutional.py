@@ -9,9 +9,9 @@ from torch import nn
 from vae_course import checks
 from vae_course.checks import convolutional as conv_checks
 from vae_course.convolutional import ConvConfig, decoder
-from vae_course.convolutional import traverse as traverse_reference
+from vae_course.convolutional import traverse as package_traverse
 
-from .cases import Cases
+from .cases import COPIED, Cases
 
 LEAKS = ("kernel_size=4", "padding=1", "z[:, dim] =")
 
@@ -100,17 +100,29 @@ MAKE_DECODER = Cases(
         "numpy logits": (lambda d: _Wrap(d, lambda x: x.detach().numpy()), "NumPy"),
         "mixes the batch": (_MixesBatch, "other codes in the batch"),
         "returns None": (lambda d: None, "returned None"),
+        "the package's decoder": (lambda d: decoder(ConvConfig(channels=(16, 32), latent_dim=d)),
+                                  COPIED),
         "returns a list of layers": (lambda d: list(decoder_reference(d)), "nn.Module"),
         "forward returns None": (lambda d: _Wrap(d, lambda x: None), "None"),
     },
     styles={
         "upsample, then convolve": upsample_reference,
-        "the package's decoder": lambda d: decoder(ConvConfig(channels=(16, 32), latent_dim=d)),
     },
     leaks=LEAKS,
 )
 
 # ---------------------------------------------------------------- traverse
+
+
+@torch.no_grad()
+def traverse_reference(model, x, dim, values):
+    """The code's mean, one dimension set to each value, decoded: (steps, 784) probabilities."""
+    device = next(model.parameters()).device
+    values = torch.as_tensor(values, dtype=torch.float32)
+    mu, _ = model.encode(x.reshape(1, -1).to(device))  # (1, latent_dim)
+    z = mu.repeat(len(values), 1)  # (steps, latent_dim)
+    z[:, dim] = values.to(device)
+    return torch.sigmoid(model.decode(z)).reshape(len(values), -1).cpu()
 
 
 def _with_z(build_z, squash=torch.sigmoid, flatten=True):
@@ -145,6 +157,7 @@ def _expand_clone(model, x, dim, values):  # written another way: expand, clone,
 TRAVERSE = Cases(
     reference=traverse_reference,
     wrong={
+        "the package's traverse": (package_traverse, COPIED),
         "a sample, not mu": (_with_z(lambda m, mu, lv, d, v: _set(m.reparameterize(mu, lv), d, v)),
                              "not a sample"),
         "adds the values": (_with_z(lambda m, mu, lv, d, v: _add(mu, d, v)),
