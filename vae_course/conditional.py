@@ -3,10 +3,16 @@
 The label ``y`` (an integer class) enters each network as a one-hot vector placed beside
 the network's usual input: the encoder reads ``[x, one_hot(y)]`` (B, 784 + 10) and the
 decoder reads ``[z, one_hot(y)]`` (B, latent_dim + 10). Because the decoder is told the
-class, the latent code no longer has to carry it, and the KL term makes it carry as
-little as it can: what is left in ``z`` is what the label does not say, the *style*.
-This is the model of Sohn, Lee & Yan, "Learning Structured Output Representation using
-Deep Conditional Generative Models" (2015), with the prior p(z | y) = N(0, I).
+class, the latent code no longer has to carry it, and the KL term charges for whatever it
+does carry: what ``z`` mostly keeps is what the label does not say, the *style*.
+
+The model, with the prior p(z) = N(0, I) independent of the label, the decoder
+p(x | z, y) and the encoder q(z | x, y), is the labelled-data case of model M2 of Kingma,
+Rezende, Mohamed & Welling, "Semi-supervised Learning with Deep Generative Models"
+(NeurIPS 2014), whose figures show the same style-and-label pictures (there the encoder's
+variance depends on x alone). Sohn, Lee & Yan, "Learning Structured Output Representation
+using Deep Conditional Generative Models" (NeurIPS 2015), who named the conditional VAE,
+condition on an input with a learned prior p(z | x) instead.
 
 The public shape follows :class:`vae_course.models.VAE`: ``encode(x, y) -> (mu, logvar)``,
 ``reparameterize``, ``decode(z, y)`` (logits) and ``forward(x, y)``. Each network checks

@@ -35,6 +35,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "make_decoder": ("vae_course.convolutional.decoder", "vae_course.convolutional.ConvVAE"),
     "cvae_forward": ("vae_course.conditional.CVAE.forward", "vae_course.conditional.condition",
                      "model()"),
+    "redraw": ("vae_course.conditional.swap_labels",),
 }
 
 COPIED = ("copied: your function runs the course's own `{name}`. The check and the grader "

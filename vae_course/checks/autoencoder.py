@@ -3,7 +3,7 @@
 ``autoencode(encoder, decoder, x)`` is run with small seeded networks on flat images
 and on images of shape (B, 1, 28, 28), and compared with ``decoder(encoder(x))``;
 then gradients are pushed back to the encoder. ``reconstruction_loss(logits, x)`` is
-compared with the Bernoulli negative log-likelihood and, when it differs, with each
+compared with the summed Bernoulli cross-entropy (BCE) and, when it differs, with each
 common slip (wrong reduction, sigmoid twice, swapped arguments, squared error, a
 missing term, the wrong sign) so that the hint can name the slip.
 """
@@ -147,26 +147,25 @@ _SLIPS = [
      "the arguments are swapped: the loss takes the model's prediction first and the "
      "target images x second."),
     (lambda l, x: -_per_image(_bce(l, x)),
-     "your loss has the wrong sign: it is the log-likelihood, but a loss to minimise is "
-     "the *negative* log-likelihood."),
+     "your loss has the wrong sign: the BCE is -[x log sigmoid(l) + (1 - x) log(1 - "
+     "sigmoid(l))] per pixel, a term that is never negative; yours is its negative."),
     (lambda l, x: -(x * F.logsigmoid(l)).sum(dim=1).mean(),
-     "a term is missing: the Bernoulli log-likelihood has a term for the dark pixels "
-     "(x = 1) and one for the light pixels (x = 0); yours only has the first."),
+     "a term is missing: the BCE has a term weighted by x (ink) and one weighted by "
+     "1 - x (paper); yours only has the first."),
     (lambda l, x: -((1 - x) * F.logsigmoid(-l)).sum(dim=1).mean(),
-     "a term is missing: the Bernoulli log-likelihood has a term for the dark pixels "
-     "(x = 1) and one for the light pixels (x = 0); yours only has the second."),
+     "a term is missing: the BCE has a term weighted by x (ink) and one weighted by "
+     "1 - x (paper); yours only has the second."),
 ]
 _MSE_HINT = ("this looks like a squared error. The course's reconstruction loss is the "
-             "Bernoulli negative log-likelihood of x, the binary cross-entropy, computed "
-             "from the logits.")
+             "summed Bernoulli cross-entropy (BCE) of x, computed from the logits.")
 _MSE = [lambda l, x, f=f, r=r: r(F.mse_loss(f(l), x, reduction="none"))
         for f in (torch.sigmoid, lambda t: t)
         for r in (_per_image, torch.mean, torch.sum)]
 
 
 @checker("reconstruction_loss", NOTEBOOK, needs=("reconstruction_loss",),
-         success="the Bernoulli negative log-likelihood, summed over pixels and averaged "
-                 "over the batch, with gradients.")
+         success="the Bernoulli cross-entropy (BCE) from the logits, summed over pixels "
+                 "and averaged over the batch, with gradients.")
 def check_reconstruction_loss(reconstruction_loss) -> None:
     logits, x = _loss_inputs()
     try:
@@ -193,7 +192,7 @@ def check_reconstruction_loss(reconstruction_loss) -> None:
                     raise Hint(hint)
             if any(close(loss, mse(logits, x), rtol=1e-4, atol=1e-3) for mse in _MSE):
                 raise Hint(_MSE_HINT)
-            raise Hint(f"your loss differs from the Bernoulli negative log-likelihood "
+            raise Hint(f"your loss differs from the summed Bernoulli cross-entropy "
                        f"(it is {loss.item() / expected.item():.3g} times the expected "
                        f"value): check the formula term by term.")
     if not loss.requires_grad:

@@ -1,13 +1,16 @@
 """Checkers for the exercises of notebook 06_convolutional_vae.
 
-``make_decoder(latent_dim)`` is judged by what the decoder it builds does: the shape of
-its output (an image side off by one, channels last, flat logits), how the image side
+``make_decoder(latent_dim)`` asks for a decoder that the package does not have: its two
+transposed convolutions use kernel 3 with stride 2, where the package's ``ConvVAE``
+(printed in the notebook) uses kernel 4. It is judged by its layers (transposed
+convolutions of kernel 3 and stride 2, 32 -> 16 -> 1 channels) and by what it does: the
+shape of its output (an image side off, channels last, flat logits), how the image side
 grows layer by layer, whether the output can be any logit (no sigmoid, ReLU, tanh or
-clamp at the end; tried with large codes, where an untrained decoder's logits are
-large too), and whether gradients reach the code. ``traverse(model, x, dim, values)``
-is run on a small test VAE whose decoder is linear, so that each classic slip (a
-sample instead of the mean, adding instead of setting, the wrong or every dimension,
-logits instead of probabilities) gives a different answer and can be named.
+clamp at the end; tried with large codes, where an untrained decoder's logits are large
+too), and whether gradients reach the code. ``traverse(model, x, dim, values)`` is run
+on a small test VAE whose decoder is linear, so that each classic slip (a sample instead
+of the mean, adding instead of setting, the wrong or every dimension, logits instead of
+probabilities) gives a different answer and can be named.
 """
 
 from __future__ import annotations
@@ -31,11 +34,16 @@ def _codes(n: int, dim: int, seed: int, scale: float = 1.0) -> torch.Tensor:
 # run on the live decoder in the student's kernel and hand back plain data.
 
 def _facts(decoder) -> dict:
-    """What kind of object make_decoder returned, and whether it holds a convolution."""
+    """What kind of object make_decoder returned, and its convolutions, in module order."""
     module = isinstance(decoder, nn.Module)
+    layers = list(decoder.modules()) if module else []
     return {"type": type(decoder).__name__, "module": module,
-            "convs": module and any(isinstance(m, (nn.ConvTranspose2d, nn.Conv2d))
-                                    for m in decoder.modules())}
+            "transposed": [{"channels": (m.in_channels, m.out_channels),
+                            "kernel": tuple(m.kernel_size), "stride": tuple(m.stride)}
+                           for m in layers if isinstance(m, nn.ConvTranspose2d)],
+            "upsamples": any(isinstance(m, (nn.Upsample, nn.UpsamplingNearest2d,
+                                            nn.UpsamplingBilinear2d, nn.PixelShuffle))
+                             for m in layers)}
 
 
 def _apply(decoder: nn.Module, z: torch.Tensor):
@@ -114,9 +122,40 @@ def _activation_hint(big: torch.Tensor) -> str | None:
     return None
 
 
+_KERNEL, _STRIDE, _CHANNELS = (3, 3), (2, 2), [(32, 16), (16, 1)]
+
+
+def _layer_hint(facts: dict) -> str | None:
+    """Name what differs from the asked layers: ConvTranspose2d, kernel 3, stride 2, channels."""
+    convs = [{k: tuple(v) for k, v in c.items()} for c in facts["transposed"]]
+    if not convs:
+        if facts["upsamples"]:
+            return ("your decoder upsamples and then convolves: a good design, but this "
+                    "exercise asks for two ConvTranspose2d layers with kernel size 3 and "
+                    "stride 2.")
+        return ("your decoder has no ConvTranspose2d: this exercise builds the decoder from "
+                "two transposed convolutions with kernel size 3 and stride 2.")
+    kernels = sorted({c["kernel"] for c in convs})
+    if kernels != [_KERNEL]:
+        sizes = " and ".join("x".join(map(str, k)) for k in kernels)
+        package = ", like the package's decoder printed above" if (4, 4) in kernels else ""
+        return (f"your transposed convolutions have kernel size {sizes}{package}: this "
+                f"exercise asks for kernel size 3 with stride 2. Work out padding and "
+                f"output_padding from the formula for the output side.")
+    if any(c["stride"] != _STRIDE for c in convs):
+        return ("each transposed convolution should double the image side: give it stride 2, "
+                "then choose padding and output_padding with the formula.")
+    channels = [c["channels"] for c in convs]
+    if channels != _CHANNELS:
+        steps = " -> ".join(str(c) for c in [channels[0][0], *(c[1] for c in channels)])
+        return (f"your transposed convolutions go {steps} channels; the table asks for two "
+                f"of them, 32 -> 16 -> 1.")
+    return None
+
+
 @checker("make_decoder", NOTEBOOK, needs=("make_decoder",),
-         success="logits of shape (B, 1, 28, 28), unbounded, built from convolutions, with "
-                 "gradients reaching z.")
+         success="transposed convolutions of kernel 3 make logits of shape (B, 1, 28, 28), "
+                 "unbounded, with gradients reaching z.")
 def check_make_decoder(make_decoder) -> None:
     latent_dim = 16
     with torch.random.fork_rng():
@@ -130,9 +169,9 @@ def check_make_decoder(make_decoder) -> None:
         if not facts["module"]:
             raise Hint(f"make_decoder should return an nn.Module (for example an "
                        f"nn.Sequential of layers), got {facts['type']}.")
-        if not facts["convs"]:
-            raise Hint("your decoder has no convolution: this exercise builds it from "
-                       "ConvTranspose2d layers (or upsampling followed by Conv2d).")
+        hint = _layer_hint(facts)
+        if hint:
+            raise Hint(hint)
     z = _codes(_BATCH, latent_dim, seed=1)
     out = call(_apply, decoder, z)
     if isinstance(out, torch.Tensor) and tuple(out.shape) != (_BATCH, 1, _SIDE, _SIDE):

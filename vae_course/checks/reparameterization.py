@@ -2,7 +2,9 @@
 
 ``reparameterize(mu, logvar)`` is run on a large batch whose rows all share the same
 ``mu`` and ``logvar``, so the sample mean and spread of each column can be compared
-with ``mu`` and ``exp(0.5 * logvar)``; then gradients are pushed back through it.
+with ``mu`` and ``exp(0.5 * logvar)``; then gradients are pushed back through it. The
+exercise is to write the trick, so an answer that lets ``rsample()`` of
+``torch.distributions`` draw z (the notebook shows it just above) fails with a hint.
 ``reparam_gradients(f, mu, logvar, n_samples)`` is compared with the exact gradients
 of E[f(z)] for an objective whose expectation is known in closed form.
 """
@@ -10,6 +12,7 @@ of E[f(z)] for an objective whose expectation is known in closed form.
 from __future__ import annotations
 
 import torch
+import torch.distributions as distributions
 
 from .core import Hint, describe, as_double, call, call_traced, checker, close, expect_tensor
 
@@ -78,12 +81,51 @@ def _check_independence(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor)
                    "own, independent eps, so eps must have the shape of mu.")
 
 
+def _rsample_methods() -> dict[type, object]:
+    """Every ``rsample`` that a distribution class of ``torch.distributions`` defines itself."""
+    return {cls: vars(cls)["rsample"] for cls in vars(distributions).values()
+            if isinstance(cls, type) and issubclass(cls, distributions.Distribution)
+            and "rsample" in vars(cls)}
+
+
+def _uses_rsample(reparameterize, mu: torch.Tensor, logvar: torch.Tensor) -> bool:
+    """Whether ``reparameterize(mu, logvar)`` draws with ``rsample()`` of torch.distributions.
+
+    Runs in the student's kernel (through :func:`call`), with every distribution's
+    ``rsample`` wrapped so that a call with gradients on is noted; ``sample()``, which
+    some distributions implement as ``rsample()`` under ``torch.no_grad()``, is not.
+    """
+    used = []
+    methods = _rsample_methods()
+
+    def spy(original):
+        def rsample(self, *args, **kwargs):
+            if torch.is_grad_enabled():
+                used.append(type(self).__name__)
+            return original(self, *args, **kwargs)
+        return rsample
+
+    try:
+        for cls, original in methods.items():
+            setattr(cls, "rsample", spy(original))
+        reparameterize(mu, logvar)
+    finally:
+        for cls, original in methods.items():
+            setattr(cls, "rsample", original)
+    return bool(used)
+
+
 @checker("reparameterize", NOTEBOOK, needs=("reparameterize",),
          success="shape, mean, spread and gradients are right, and every call draws new noise.")
 def check_reparameterize(reparameterize) -> None:
     mu, logvar = _inputs()
     torch.manual_seed(0)
     run = call_traced(reparameterize, mu, logvar, backward=lambda out: out)  # z.sum() backward
+    if call(_uses_rsample, reparameterize, *_inputs()):
+        raise Hint("your z comes from rsample() of torch.distributions, which does the trick "
+                   "for you: this exercise is to write it. Build z yourself from mu, a standard "
+                   "deviation computed from logvar, and standard normal noise (the grader gives "
+                   "no credit to rsample()).")
     z = run.out
     if isinstance(z, torch.Tensor) and z.is_floating_point() and bool(torch.isnan(z).any()):
         raise Hint("z contains NaN: logvar can be negative, and the square root of a negative "

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal
 
-from vae_course import checks
+from vae_course import checks, likelihood
 
-from .cases import Cases, Wrong
+from .cases import COPIED, Cases, Wrong
 
 LEAKS = ("softplus", "binary_cross_entropy_with_logits", "torch.logsumexp(log_w, dim=1) - math.log")
 
@@ -88,6 +88,8 @@ LOG_IMPORTANCE_WEIGHTS = Cases(
         "numpy": (lambda *a: weights_reference(*a).numpy(), "NumPy"),
         "returns None": (lambda *a: None, "None"),
         "other slip": (lambda *a: weights_reference(*a) + 0.5, "do not match"),
+        # the package's own answer, which the notebook no longer names above the exercise
+        "the package's log_importance_weights": (likelihood.log_importance_weights, COPIED),
     },
     styles={
         "without the cancelling constants": weights_without_constants,
@@ -141,6 +143,7 @@ LOG_MEAN_EXP = Cases(
         "numpy": (lambda lw: lme_torch(lw).numpy(), "NumPy"),
         "returns None": (lambda lw: None, "None"),
         "other slip": (lambda lw: lme_torch(lw) + 0.1, "does not match"),
+        "the package's log_mean_exp": (lambda lw: likelihood.log_mean_exp(lw, dim=1), COPIED),
     },
     styles={
         "torch.logsumexp": lme_torch,

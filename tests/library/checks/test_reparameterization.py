@@ -1,7 +1,7 @@
 """The checkers of notebook 03 (vae_course/checks/reparameterization.py): their test data."""
 
 import torch
-from torch.distributions import Normal
+from torch.distributions import Independent, MultivariateNormal, Normal
 
 from vae_course import checks
 
@@ -40,6 +40,16 @@ def _half_the_rows_repeat(mu, logvar):
     return mu + torch.exp(0.5 * logvar) * eps
 
 
+def _independent_rsample(mu, logvar):  # the trick done by torch.distributions, one level down
+    return Independent(Normal(mu, torch.exp(0.5 * logvar)), 1).rsample()
+
+
+def _eps_from_multivariate_sample(mu, logvar):  # its sample() runs rsample() without gradients
+    d = mu.shape[1]
+    eps = MultivariateNormal(torch.zeros(d), torch.eye(d)).sample((len(mu),))  # (B, d)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
 REPARAMETERIZE = Cases(
     reference=rep_reference,
     wrong={
@@ -72,11 +82,16 @@ REPARAMETERIZE = Cases(
         "adds into mu in place": Wrong(_mu_in_place, "in place", absent=("flatten",)),
         "one eps per row": (_same_noise_per_row, "across the latent dimensions"),
         "rows repeat their noise": (_half_the_rows_repeat, "same noise"),
+        "rsample": (lambda mu, lv: Normal(mu, torch.exp(0.5 * lv)).rsample(), "rsample()"),
+        "rsample through Independent": (_independent_rsample, "rsample()"),
+        "rsample with the variance": (lambda mu, lv: Normal(mu, lv.exp()).rsample(), "rsample()"),
     },
     styles={
         "float64": lambda mu, lv: mu.double() + torch.exp(0.5 * lv.double()) * torch.randn_like(
             mu, dtype=torch.float64),
-        "torch.distributions": lambda mu, lv: Normal(mu, torch.exp(0.5 * lv)).rsample(),
+        "eps from torch.distributions": lambda mu, lv: mu + torch.exp(0.5 * lv) * Normal(
+            0.0, 1.0).sample(mu.shape),
+        "eps from MultivariateNormal.sample": _eps_from_multivariate_sample,
         "sqrt of exp": lambda mu, lv: mu + torch.sqrt(torch.exp(lv)) * torch.randn_like(mu),
         "in place on a fresh tensor": lambda mu, lv: mu + lv.mul(0.5).exp() * torch.empty_like(
             mu).normal_(),
