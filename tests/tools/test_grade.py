@@ -162,7 +162,7 @@ def graded(tmp_path_factory):
     printed, notes = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(notes):
         code = cli.main(["grade", str(folder), "--timeout", TIMEOUT, "--extra-checks", str(CHECKS),
-                         "--json", str(out / "grades.json"), "--csv", str(out / "grades.csv"),
+                         "--results", str(out / "results"), "--json", str(out / "grades.json"), "--csv", str(out / "grades.csv"),
                          "--points", str(out / "points.toml"), "--feedback", str(out / "feedback")])
     data = json.loads((out / "grades.json").read_text())
     with open(out / "grades.csv", newline="") as f:
@@ -296,6 +296,95 @@ def test_without_its_checks_the_toy_lesson_does_not_exist(tmp_path, capsys):
     nbformat.write(empty(), tmp_path / "90_toy.ipynb")
     assert cli.main(["grade", str(tmp_path)]) == 0
     assert "does not exist" in capsys.readouterr().out
+
+
+# ---- nothing lost when stopped --------------------------------------------------------
+
+LOOP = "import time\nwhile True:\n    time.sleep(0.05)"
+
+
+def toy_class(folder, loop_for=()):
+    for student in ("amy", "bob", "cyd"):
+        nb = filled()
+        if student in loop_for:
+            nb.cells.insert(1, nbformat.v4.new_code_cell(LOOP))
+        (folder / student).mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / student / f"{LESSON}.ipynb")
+
+
+def grade_in_process(*argv):
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = cli.main(["grade", *map(str, argv), "--extra-checks", str(CHECKS),
+                         "--timeout", TIMEOUT])
+    return code, err.getvalue()
+
+
+def test_a_rerun_grades_only_what_is_new_or_changed(tmp_path):
+    toy_class(tmp_path / "class")
+    results = tmp_path / "results"
+    code, err = grade_in_process(tmp_path / "class", "--results", results)
+    assert code == 0 and err.count("grading ") == 3
+    code, err = grade_in_process(tmp_path / "class", "--results", results)
+    assert code == 0 and "grading " not in err and err.count("graded before") == 3
+    nbformat.write(filled(double="return x + 1"), tmp_path / "class" / "bob" / f"{LESSON}.ipynb")
+    out = tmp_path / "grades.json"
+    code, err = grade_in_process(tmp_path / "class", "--results", results, "--json", out)
+    assert code == 0 and err.count("grading ") == 1 and "bob" in err.split("grading ")[1]
+    statuses = {(r["student"], r["exercise"]): r["status"]
+                for r in json.loads(out.read_text())["results"]}
+    assert statuses["bob", "double"] == "failed" and statuses["amy", "double"] == "passed"
+
+
+def kernels_in_grading_folders() -> list[int]:
+    """Processes whose working folder is one of the grader's temporary folders."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and "vae-course-grade-" in os.readlink(proc / "cwd"):
+                found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux's /proc")
+def test_sigterm_stops_cleanly_and_the_rerun_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    toy_class(tmp_path / "class", loop_for={"cyd"})  # cyd's notebook never ends
+    results, out = tmp_path / "results", tmp_path / "grades.json"
+    command = [sys.executable, "-m", "vae_course", "grade", str(tmp_path / "class"),
+               "--extra-checks", str(CHECKS), "--results", str(results), "--json", str(out)]
+    before = set(kernels_in_grading_folders())
+    command += ["--timeout", "15"]  # the same settings twice, or the rerun regrades all
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.DEVNULL, cwd=tmp_path)
+    seen = ""
+    deadline = time.monotonic() + 240
+    while "grading class/cyd" not in seen and time.monotonic() < deadline:
+        seen += proc.stderr.readline()
+    assert "grading class/cyd" in seen, seen
+    time.sleep(3)  # cyd's loop is running
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rest = proc.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("SIGTERM did not stop the grader within 60 s") from None
+    assert proc.returncode == 130, rest
+    assert "stopped by SIGTERM: 2 of 3 submissions graded" in rest
+    assert sorted(p.name.endswith(".result.json") for p in results.iterdir()) == [True, True]
+    done = json.loads(out.read_text())  # the gradebook of what was done
+    assert sorted(done["students"]) == ["amy", "bob"]
+    time.sleep(1)
+    assert set(kernels_in_grading_folders()) <= before, "a kernel outlived the grader"
+    rerun = subprocess.run(command, capture_output=True, text=True,
+                           cwd=tmp_path, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stderr.count("graded before") == 2 and "grading class/cyd" in rerun.stderr
+    assert sorted(json.loads(out.read_text())["students"]) == ["amy", "bob", "cyd"]
 
 
 # ---- a real lesson, once its solution notebook exists -------------------------------

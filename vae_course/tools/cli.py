@@ -17,6 +17,8 @@ COMMANDS = {
     "data": ("vae_course.tools.datasets", "fetch MNIST / Fashion-MNIST if missing, and verify the files"),
     "build": ("vae_course.tools.build", "generate the student notebooks from solutions/"),
     "grade": ("vae_course.tools.grade", "grade submitted notebooks and print a table"),
+    "gradescope": ("vae_course.tools.gradescope", "write an autograder zip for Gradescope that runs `grade`"),
+    "merge": ("vae_course.tools.merge", "join the results of several graders into one gradebook"),
     "doctor": ("vae_course.tools.doctor", "print a report on this installation, with fixes"),
     "notebooks": ("vae_course.tools.notebooks", "copy the student notebooks into a folder of yours"),
     "site": ("vae_course.tools.site", "build the course website (student and instructor editions)"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -28,9 +29,10 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from . import feedback, gradebook, grader_cell, sandbox
+from . import feedback, grade_store, gradebook, grader_cell, sandbox
 from ..checks.core import Exercise
 from ..checks.results import Status
+from ..train import cache_dir
 from .copying import copies_failed
 from .gradebook import NO_EXERCISE, Row
 from .notebook_exec import CellRun, CellStatus, KernelSession, kernel_env
@@ -181,11 +183,17 @@ def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: se
             for e, (status, message) in zip(exercises, outcome)]
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print and write as UTF-8: a file name's undecodable bytes as escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def shown_path(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        shown = str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return printable(shown)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -197,6 +205,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds one whole notebook may run (default: no limit)")
     parser.add_argument("--extra-checks", type=Path,
                         help="a .py file of hidden checks, kept away from students")
+    parser.add_argument("--results", type=Path, metavar="DIR",
+                        help="keep each submission's result here as soon as it is graded; a "
+                             "rerun skips what is already graded (default: grades/ in the "
+                             "course's cache, next to the trained models)")
+    parser.add_argument("--shard", metavar="K/N",
+                        help="grade only the K-th of N shares of the students (1 <= K <= N); "
+                             "`vae-course merge` joins the shards' results")
+    add_report_arguments(parser)
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run submissions unconfined even where bubblewrap is available")
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say where the gradebook goes (shared with ``vae-course merge``)."""
     parser.add_argument("--points", type=Path,
                         help="a TOML or JSON file of `exercise = points` (default 1 point each)")
     parser.add_argument("--csv", type=Path,
@@ -206,8 +228,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write DIR/<student>/<lesson>.md, one feedback file per notebook")
     parser.add_argument("--overwrite", action="store_true",
                         help="let --feedback replace files that are already in DIR")
-    parser.add_argument("--no-sandbox", action="store_true",
-                        help="run submissions unconfined even where bubblewrap is available")
+
+
+def check_report_arguments(args: argparse.Namespace, exercises: set[str]) -> dict[str, float]:
+    """The points per exercise; raises ValueError for a bad points file or feedback folder."""
+    points = gradebook.load_points(args.points, exercises) if args.points else {}
+    if args.feedback:
+        feedback.check_folder(args.feedback, args.overwrite)
+    return points
+
+
+def report(rows: list[Row], points: dict[str, float], args: argparse.Namespace,
+           sandboxed: bool | None) -> None:
+    """Award the points, print the table and write the files asked for."""
+    gradebook.award(rows, points)
+    print(gradebook.table(rows))
+    for path in (args.csv, args.json):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    if args.csv:
+        gradebook.write_csv(rows, args.csv)
+        print(f"wrote {args.csv}")
+    if args.json:
+        gradebook.write_json(rows, args.json, sandboxed=sandboxed)
+        print(f"wrote {args.json}")
+    if args.feedback:
+        written = feedback.write_feedback(rows, args.feedback, args.overwrite)
+        print(f"wrote {len(written)} feedback files to {args.feedback}")
 
 
 def given_folder(path: Path, given: list[Path]) -> Path | None:
@@ -215,18 +262,28 @@ def given_folder(path: Path, given: list[Path]) -> Path | None:
     return next((g for g in given if g.is_dir() and g in path.parents), None)
 
 
+class _Stop:
+    """A SIGTERM handler (a job scheduler ending the task) that stops the run like Ctrl-C."""
+
+    def __init__(self):
+        self.signal = None
+
+    def __call__(self, signum, frame):
+        self.signal = signal.Signals(signum).name
+        raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not p.exists()]
     if missing:
-        print(f"error: not found: {', '.join(map(str, missing))}. Give notebooks or folders "
-              f"that exist.", file=sys.stderr)
+        print(f"error: not found: {', '.join(printable(str(p)) for p in missing)}. Give notebooks "
+              f"or folders that exist.", file=sys.stderr)
         return 2
     extra = str(args.extra_checks.resolve()) if args.extra_checks else None
     try:
+        shard = grade_store.parse_shard(args.shard) if args.shard else None
         registry = grader_cell.registry(extra)
-        points = gradebook.load_points(args.points, set(registry)) if args.points else {}
-        if args.feedback:
-            feedback.check_folder(args.feedback, args.overwrite)
+        points = check_report_arguments(args, set(registry))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -241,26 +298,54 @@ def run(args: argparse.Namespace) -> int:
     note = sandbox.notice(confine, asked=not args.no_sandbox)
     if note:
         print(note, file=sys.stderr, flush=True)
-    hide = [*files, course_dir() / "solutions"]  # other students' work, and the answers
+    args.results = args.results or cache_dir() / "grades"
+    hide = [*files, course_dir() / "solutions", args.results.resolve()]
     lessons, rows = known_lessons(registry), []
-    for path in files:
-        start = time.monotonic()
-        print(f"grading {shown_path(path)} ...", file=sys.stderr, flush=True)
-        student = gradebook.student_of(path, given_folder(path, args.paths), lessons)
-        for row in grade_file(path, shown_path(path), registry, set(EXERCISES), extra,
-                              args.timeout, args.notebook_timeout, confine, hide):
-            row.student = student
-            rows.append(row)
-        print(f"  done in {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
-    gradebook.award(rows, points)
-    print(gradebook.table(rows))
-    if args.csv:
-        gradebook.write_csv(rows, args.csv)
-        print(f"wrote {args.csv}")
-    if args.json:
-        gradebook.write_json(rows, args.json, sandboxed=confine)
-        print(f"wrote {args.json}")
-    if args.feedback:
-        written = feedback.write_feedback(rows, args.feedback, args.overwrite)
-        print(f"wrote {len(written)} feedback files to {args.feedback}")
+    store = grade_store.Store(args.results)
+    args.results.mkdir(parents=True, exist_ok=True)
+    settings = grade_store.settings_digest(
+        timeout=args.timeout, notebook_timeout=args.notebook_timeout, sandboxed=confine,
+        extra=Path(extra).read_bytes().hex() if extra else None)
+    students = [printable(gradebook.student_of(p, given_folder(p, args.paths), lessons))
+                for p in files]
+    chosen = [i for i, s in enumerate(students)
+              if shard is None or grade_store.shard_of(s, shard[1]) == shard[0]]
+    stop = _Stop()
+    previous = signal.signal(signal.SIGTERM, stop)
+    done = 0
+    try:
+        for n, i in enumerate(chosen, 1):
+            path, shown = files[i], shown_path(files[i])
+            try:
+                content = path.read_bytes()
+            except OSError:
+                content = b""  # grade_file reports why it cannot be read
+            key = grade_store.record_key(shown, content, settings)
+            graded = store.get(key)
+            if graded is None:
+                start = time.monotonic()
+                print(f"[{n}/{len(chosen)}] grading {shown} ...", file=sys.stderr, flush=True)
+                graded = grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
+                                    args.notebook_timeout, confine, hide)
+                for row in graded:
+                    row.student = students[i]
+                store.put(key, graded, path=shown, position=i, sandboxed=confine)
+                print(f"  done in {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+            else:
+                print(f"[{n}/{len(chosen)}] {shown}: graded before (kept in {args.results})",
+                      file=sys.stderr, flush=True)
+            rows += graded
+            done += 1
+    except KeyboardInterrupt:
+        print(f"stopped by {stop.signal or 'Ctrl-C'}: {done} of {len(chosen)} submissions graded and kept in "
+              f"{args.results}; run the same command again to grade the rest.",
+              file=sys.stderr, flush=True)
+        report(rows, points, args, sandboxed=confine)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if shard:
+        print(f"shard {shard[0]}/{shard[1]}: {len(chosen)} of {len(files)} submissions; "
+              f"`vae-course merge {args.results}` joins the shards.", file=sys.stderr)
+    report(rows, points, args, sandboxed=confine)
     return 0
