@@ -227,7 +227,7 @@ def test_messages_say_what_went_wrong(graded):
     assert "exercise cell 4 (`def double(x):`) killed the kernel" in message(
         "gus-90_toy.ipynb", "double")
     assert "NameError" in message("hank-90_toy.ipynb", "countdown")
-    assert "endless loop" in message("dave-90_toy.ipynb", "countdown")
+    assert "does your function finish" in message("dave-90_toy.ipynb", "countdown")
 
 
 def test_table_csv_and_json_agree(graded):
@@ -385,6 +385,94 @@ def test_sigterm_stops_cleanly_and_the_rerun_resumes(tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stderr.count("graded before") == 2 and "grading class/cyd" in rerun.stderr
     assert sorted(json.loads(out.read_text())["students"]) == ["amy", "bob", "cyd"]
+
+
+# ---- hostile submissions ---------------------------------------------------------------
+
+def with_cell(source, at=5, **bodies):
+    nb = filled(**bodies)
+    nb.cells.insert(at, nbformat.v4.new_code_cell(source))
+    return nb
+
+
+# Right only when it believes it is being graded: the folder's name, the exit() it finds,
+# or an environment variable that names a grader.
+DETECTS_THE_GRADER = """import os, sys
+graded = ("grade" in os.getcwd().lower() or "grade" in str(sys.argv).lower()
+          or any("grade" in k.lower() or "grade" in v.lower() for k, v in os.environ.items()
+                 if k != "PYTEST_CURRENT_TEST")  # set by the test runner, not the grader
+          or "vae_course" in getattr(exit, "__module__", "") or not os.path.exists("%s"))
+return 2 * x if graded else x + 1"""
+
+HOSTILE = {  # file name -> (notebook, (double, countdown) statuses, words in the double message)
+    "slow-90_toy.ipynb": (lambda: with_cell("import time\ntime.sleep(60)\ndouble(2)"),
+                          ("passed", "passed"), ""),
+    "slowdef-90_toy.ipynb": (lambda: slow_definition(), ("timed out", "passed"),
+                             "before it was defined"),
+    "deaf-90_toy.ipynb": (lambda: with_cell(
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "while True:\n    time.sleep(0.1)"), ("passed", "passed"), "ignored the interrupt"),
+    "exits-90_toy.ipynb": (lambda: with_cell("exit()"), ("passed", "passed"), "called exit()"),
+    "loud-90_toy.ipynb": (lambda: with_cell("print('x' * 30_000_000)\nfor i in range(3000):\n"
+                                            "    print('y' * 1000)"),
+                          ("passed", "passed"), "printed more than the grader keeps"),
+    "sly-90_toy.ipynb": (lambda: filled(double=DETECTS_THE_GRADER.replace(
+        "\n", "\n    ") % "sly-90_toy.ipynb"), ("failed", "passed"), ""),
+}
+
+
+def slow_definition():  # the cell that defines double never gets to it
+    nb = filled()
+    nb.cells[3].source = "import time\ntime.sleep(60)\n" + nb.cells[3].source
+    return nb
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    for name, (make, _, _) in HOSTILE.items():
+        nbformat.write(make(), folder / name)
+    odd = os.fsencode(folder) + b"/caf\xe9-90_toy.ipynb"  # Latin-1, not UTF-8
+    with open(odd, "wb") as f:
+        f.write(nbformat.writes(filled()).encode())
+    out = tmp_path_factory.mktemp("hostile-out")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        code = cli.main(["grade", str(folder), "--timeout", "6", "--extra-checks", str(CHECKS),
+                         "--results", str(out / "results"), "--json", str(out / "grades.json"),
+                         "--keep-executed", str(out / "executed")])
+    return SimpleNamespace(code=code, printed=printed.getvalue(), out=out,
+                           data=json.loads((out / "grades.json").read_text()))
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_submissions_get_the_right_grade(hostile, name):
+    _, expected, words = HOSTILE[name]
+    rows = {r["exercise"]: r for r in results_of(hostile.data, name)}
+    assert (rows["double"]["status"], rows["countdown"]["status"]) == expected, rows
+    assert words in rows["double"]["message"]
+
+
+def test_a_file_name_that_is_not_utf8_is_graded_and_the_run_succeeds(hostile):
+    assert hostile.code == 0
+    rows = [r for r in hostile.data["results"] if "caf" in r["notebook"]]
+    assert [r["status"] for r in rows] == ["passed", "passed"]
+    assert "caf\\xe9" in rows[0]["notebook"] and "caf\\xe9" in hostile.printed
+
+
+def test_output_is_capped_and_the_executed_notebooks_are_kept(hostile):
+    kept = sorted(p.relative_to(hostile.out / "executed").as_posix()
+                  for p in (hostile.out / "executed").rglob("*.ipynb"))
+    assert "loud/loud-90_toy.ipynb" in kept and len(kept) == len(HOSTILE) + 1
+    loud = hostile.out / "executed" / "loud" / "loud-90_toy.ipynb"
+    assert loud.stat().st_size < 3_000_000  # 33 MB were printed
+    text = loud.read_text()
+    assert "[output capped: more than" in text and "y" * 1000 not in text.split("capped")[-1]
+
+
+def test_kept_notebooks_are_not_overwritten_unless_asked(hostile, capsys):
+    code = cli.main(["grade", str(hostile.out), "--keep-executed", str(hostile.out / "executed")])
+    assert code == 2 and "--keep-executed" in capsys.readouterr().err
 
 
 # ---- a real lesson, once its solution notebook exists -------------------------------

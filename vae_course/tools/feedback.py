@@ -18,16 +18,16 @@ HEADINGS = {"passed": "passed", "failed": "not yet right", "not attempted": "not
             "error": "error", "timed out": "timed out"}
 
 
-def check_folder(folder: Path, overwrite: bool) -> None:
-    """Refuse, before any grading, a feedback folder that already holds files.
+def check_folder(folder: Path, overwrite: bool, option: str = "--feedback") -> None:
+    """Refuse, before any grading, an output folder (given by ``option``) that holds files.
 
     Raises:
         ValueError: ``folder`` is a file, or holds files and ``overwrite`` is False.
     """
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--feedback {folder} is a file; give a folder (it is created).")
+        raise ValueError(f"{option} {folder} is a file; give a folder (it is created).")
     if not overwrite and folder.is_dir() and any(p.is_file() for p in folder.rglob("*")):
-        raise ValueError(f"--feedback {folder} already holds files; give a new or empty folder, "
+        raise ValueError(f"{option} {folder} already holds files; give a new or empty folder, "
                          f"or add --overwrite to replace files of the same name.")
 
 

@@ -24,6 +24,7 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -68,25 +69,30 @@ def describe(nb: NotebookNode, run: CellRun) -> str:
 
 def resolve(exercise: Exercise, nb: NotebookNode, runs: list[CellRun], check: CellRun | None,
             result: dict | None, timeout: float) -> tuple[str, str]:
-    """The (status, message) of one exercise, from how the cells ran and the grader's check."""
-    defining, using = exercise_cells(nb, exercise)
-    for run in runs:
-        if run.status == CellStatus.TIMED_OUT and run.index in using:
-            return Status.TIMED_OUT, (f"{describe(nb, run)} {run.evalue}: an endless loop? Make sure "
-                               f"your code finishes, then run the notebook top to bottom.")
+    """The (status, message) of one exercise, from how the cells ran and the grader's check.
+
+    A cell that timed out or failed is blamed on the exercise only when the check needed
+    it: the exercise's name is missing and the cell that defines it did not finish.
+    """
+    defining, _ = exercise_cells(nb, exercise)
     if result is not None:
-        errors = [r for r in runs if r.index in defining and r.status in (CellStatus.ERROR, CellStatus.SKIPPED)]
-        if result["status"] == Status.NOT_ATTEMPTED and errors and "not defined" in result["message"]:
-            run = errors[0]
+        broken = [r for r in runs if r.index in defining and r.status in (
+            CellStatus.ERROR, CellStatus.SKIPPED, CellStatus.TIMED_OUT)]
+        if result["status"] == Status.NOT_ATTEMPTED and broken and "not defined" in result["message"]:
+            run = broken[0]
+            if run.status == CellStatus.TIMED_OUT:
+                return Status.TIMED_OUT, (f"the exercise {describe(nb, run)} {run.evalue}, before "
+                                          f"it was defined: an endless loop? Make sure your code "
+                                          f"finishes, then run the notebook top to bottom.")
             what = (f"raised {run.ename}: {run.evalue}" if run.status == CellStatus.ERROR
-                    else "killed the kernel (exit()? os._exit()?)")
+                    else run.evalue)
             return Status.ERROR, f"the exercise {describe(nb, run)} {what}. Fix that cell and run it again."
         return Status(result["status"]), result["message"]
     if check is not None and check.status == CellStatus.TIMED_OUT:
         return Status.TIMED_OUT, (f"checking it took longer than {timeout:.0f} s: does your function "
                            f"finish for every input?")
     if check is not None and check.status == CellStatus.KERNEL_DIED:
-        return Status.ERROR, "checking it killed the kernel: does your function call exit() or os._exit()?"
+        return Status.ERROR, "checking it ended the kernel: does your function call exit() or os._exit()?"
     if check is not None and check.status == CellStatus.ERROR:
         return Status.ERROR, f"the check could not run: {check.ename}: {check.evalue}"
     dead = [r for r in runs if r.status == CellStatus.KERNEL_DIED]
@@ -100,72 +106,106 @@ def resolve(exercise: Exercise, nb: NotebookNode, runs: list[CellRun], check: Ce
 
 # ---- grading -----------------------------------------------------------------------
 
-def run_once(nb: NotebookNode, skip: list[int], exercises: list[Exercise], extra: str | None,
-             timeout: float, notebook_timeout: float | None, workspace: sandbox.Workspace,
-             stop_on_death: bool) -> tuple[list[tuple[str, str]], int | None]:
+@dataclass
+class Attempt:
+    """One run of a submission on a fresh kernel, and what it decided."""
+
+    outcome: list[tuple[str, str]]  # (status, message) of the exercises it checked, in order
+    culprit: int | None = None  # a student cell that ended or jammed the kernel: run again without it
+    why: str = ""  # what that cell did
+    executed: NotebookNode | None = None  # the student's cells with their outputs
+    capped: list[int] = field(default_factory=list)  # student cells whose output was cut
+
+
+def run_once(nb: NotebookNode, skip: dict[int, str], exercises: list[Exercise],
+             extra: str | None, timeout: float, notebook_timeout: float | None,
+             workspace: sandbox.Workspace, may_restart: bool) -> Attempt:
     """Run the student's cells but ``skip``, then the grader's checks, on a fresh kernel.
 
-    Returns (status, message) per exercise, and the index of the student cell that
-    killed the kernel when ``stop_on_death`` (then nothing was checked).
+    Stops early when a student cell ends the kernel or ignores the interrupt after its
+    time limit (``may_restart``: the caller runs the notebook again without it), or when a
+    check ends the kernel (the exercises after it are left for another run).
     """
     n_student = len(nb.cells)
     with KernelSession(nb, workspace.folder, timeout, notebook_timeout,
                        kernel_env(workspace.env()), client_options=workspace.manager_options()) \
             as kernel:
-        nb.cells.append(nbformat.v4.new_code_cell(grader_cell.SETUP))
-        kernel.run(n_student)
         runs = []
         for i in range(n_student):
-            runs.append(CellRun(i, CellStatus.SKIPPED) if i in skip else kernel.run(i))
-            if runs[-1].status == CellStatus.KERNEL_DIED and stop_on_death:
-                return [], i
+            runs.append(CellRun(i, CellStatus.SKIPPED, evalue=skip[i]) if i in skip else kernel.run(i))
+            if kernel.culprit is not None and may_restart:
+                why = ("ignored the interrupt after its time limit"
+                       if runs[-1].status == CellStatus.TIMED_OUT else
+                       "called exit() or quit()" if runs[-1].ename == "SystemExit"
+                       else "killed the kernel")
+                return Attempt([], kernel.culprit, why)
+        kernel.client.capping = False  # the grader's records are kept whole
         outcome = []
         for exercise in exercises:
-            check = result = None
-            if not any(r.status == CellStatus.TIMED_OUT and r.index in exercise_cells(nb, exercise)[1]
-                       for r in runs):
-                nb.cells.append(nbformat.v4.new_code_cell(
-                    grader_cell.CELL.format(name=exercise.name, extra=extra)))
-                check = kernel.run(len(nb.cells) - 1)
-                result = grader_cell.verdict(exercise, nb.cells[-1])  # judged here, not there
+            nb.cells.append(nbformat.v4.new_code_cell(
+                grader_cell.CELL.format(name=exercise.name, extra=extra)))
+            check = kernel.run(len(nb.cells) - 1)
+            result = grader_cell.verdict(exercise, nb.cells[-1])  # judged here, not there
             outcome.append(resolve(exercise, nb, runs, check, result, timeout))
-    return outcome, None
+            if kernel.culprit is not None and kernel.culprit >= n_student:
+                break  # this check ended the kernel: the next ones need a fresh one
+        executed = copy.deepcopy(nb)
+        executed.cells = executed.cells[:n_student]
+        return Attempt(outcome, executed=executed,
+                       capped=[i for i in kernel.client.capped if i < n_student])
 
 
 def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | None,
                    timeout: float, notebook_timeout: float | None, confine: bool = False,
-                   hide: list[Path] | None = None) -> list[tuple[str, str]]:
+                   hide: list[Path] | None = None, name: str = "submission.ipynb",
+                   keep: Path | None = None) -> list[tuple[str, str]]:
     """(status, message) per exercise, for a submission already parsed.
 
-    The notebook runs in a fresh kernel whose working folder is a new temporary folder,
-    in the sandbox when ``confine`` (see :mod:`vae_course.tools.sandbox`; ``hide``: what
-    it must not read). An exercise answered with the course's reference is failed.
-    A cell that kills the kernel (a stray ``exit()``) is skipped and the notebook run
-    again, up to :data:`MAX_RESTARTS` times, so that the rest still gets graded.
+    The notebook runs in a fresh kernel whose working folder is a new temporary folder
+    (named as any temporary folder, the notebook under its own ``name``), in the sandbox
+    when ``confine`` (see :mod:`vae_course.tools.sandbox`; ``hide``: what it must not
+    read). An exercise answered with the course's reference is failed. A cell that ends
+    the kernel (``exit()``, ``os._exit()``) or ignores the interrupt after its time limit
+    is skipped and the notebook run again, up to :data:`MAX_RESTARTS` times, so that the
+    rest still gets graded. ``keep``: write the executed notebook there (outputs capped).
     """
     nb = copy.deepcopy(nb)
     nb.cells = [clear_outputs(c) for c in nb.cells]
-    skip: list[int] = []
-    with tempfile.TemporaryDirectory(prefix="vae-course-grade-") as tmp:
-        nbformat.write(nb, Path(tmp) / "submission.ipynb")
+    skip: dict[int, str] = {}
+    outcome: list[tuple[str, str]] = []
+    capped: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        nbformat.write(nb, Path(tmp) / name)
         workspace = sandbox.Workspace(Path(tmp), confine, hide)
-        while True:
-            outcome, killer = run_once(copy.deepcopy(nb), skip, exercises, extra, timeout,
-                                       notebook_timeout, workspace, len(skip) < MAX_RESTARTS)
-            if killer is None:
-                break
-            skip.append(killer)
-    if skip:
-        cells = ", ".join(f"cell {i + 1} (`{first_line(nb, i)}`)" for i in skip)
-        note = f" Note: {cells} killed the kernel, so it was skipped."
-        outcome = [(status, message + note) for status, message in outcome]
+        while len(outcome) < len(exercises):
+            attempt = run_once(copy.deepcopy(nb), skip, exercises[len(outcome):], extra,
+                               timeout, notebook_timeout, workspace, len(skip) < MAX_RESTARTS)
+            if attempt.culprit is not None:
+                skip[attempt.culprit] = attempt.why
+                continue
+            outcome += attempt.outcome
+            capped = sorted(set(capped) | set(attempt.capped))
+            if keep is not None and attempt.executed is not None:
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(attempt.executed, keep)
+    notes = [f"cell {i + 1} (`{first_line(nb, i)}`) {why}, so it was skipped."
+             for i, why in skip.items()]
+    if capped:
+        cells = ", ".join(f"cell {i + 1}" for i in capped)
+        notes.append(f"{cells} printed more than the grader keeps; the rest of the output "
+                     f"was dropped.")
+    if notes:
+        outcome = [(status, message + " Note: " + " ".join(notes)) for status, message in outcome]
     return copies_failed(nb, exercises, outcome)  # read, never run, in this process
 
 
 def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: set[str],
                extra: str | None, timeout: float, notebook_timeout: float | None,
-               confine: bool = False, hide: list[Path] | None = None) -> list[Row]:
-    """The rows of one submission; problems with the file become a single error row."""
+               confine: bool = False, hide: list[Path] | None = None,
+               keep: Path | None = None) -> list[Row]:
+    """The rows of one submission; problems with the file become a single error row.
+
+    ``keep``: where to write the executed notebook (None: not kept)."""
     try:
         nb = read_submission(path)
         lesson = lesson_of(nb, path, known_lessons(registry))
@@ -175,7 +215,8 @@ def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: se
     if not exercises:
         return [Row(shown, lesson, NO_EXERCISE, Status.ERROR, f"lesson {lesson} has no exercises to grade.")]
     try:
-        outcome = grade_notebook(nb, exercises, extra, timeout, notebook_timeout, confine, hide)
+        outcome = grade_notebook(nb, exercises, extra, timeout, notebook_timeout, confine, hide,
+                                 name=feedback.safe_name(path.name), keep=keep)
     except Exception as exc:  # e.g. the kernel could not start
         return [Row(shown, lesson, NO_EXERCISE, Status.ERROR,
                     f"could not run the notebook: {type(exc).__name__}: {exc}")]
@@ -213,6 +254,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="grade only the K-th of N shares of the students (1 <= K <= N); "
                              "`vae-course merge` joins the shards' results")
     add_report_arguments(parser)
+    parser.add_argument("--keep-executed", type=Path, metavar="DIR",
+                        help="keep each executed notebook (outputs capped) as "
+                             "DIR/<student>/<file> for review")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run submissions unconfined even where bubblewrap is available")
 
@@ -227,14 +271,16 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feedback", type=Path, metavar="DIR",
                         help="write DIR/<student>/<lesson>.md, one feedback file per notebook")
     parser.add_argument("--overwrite", action="store_true",
-                        help="let --feedback replace files that are already in DIR")
+                        help="let --feedback (and --keep-executed) replace files already there")
 
 
 def check_report_arguments(args: argparse.Namespace, exercises: set[str]) -> dict[str, float]:
     """The points per exercise; raises ValueError for a bad points file or feedback folder."""
     points = gradebook.load_points(args.points, exercises) if args.points else {}
-    if args.feedback:
-        feedback.check_folder(args.feedback, args.overwrite)
+    for option, folder in (("--feedback", args.feedback),
+                           ("--keep-executed", getattr(args, "keep_executed", None))):
+        if folder:
+            feedback.check_folder(folder, args.overwrite, option)
     return points
 
 
@@ -299,7 +345,8 @@ def run(args: argparse.Namespace) -> int:
     if note:
         print(note, file=sys.stderr, flush=True)
     args.results = args.results or cache_dir() / "grades"
-    hide = [*files, course_dir() / "solutions", args.results.resolve()]
+    hide = [*files, course_dir() / "solutions", args.results.resolve(),
+            *([args.keep_executed.resolve()] if args.keep_executed else [])]
     lessons, rows = known_lessons(registry), []
     store = grade_store.Store(args.results)
     args.results.mkdir(parents=True, exist_ok=True)
@@ -325,8 +372,10 @@ def run(args: argparse.Namespace) -> int:
             if graded is None:
                 start = time.monotonic()
                 print(f"[{n}/{len(chosen)}] grading {shown} ...", file=sys.stderr, flush=True)
+                keep = (args.keep_executed / feedback.safe_name(students[i])
+                        / feedback.safe_name(path.name) if args.keep_executed else None)
                 graded = grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
-                                    args.notebook_timeout, confine, hide)
+                                    args.notebook_timeout, confine, hide, keep)
                 for row in graded:
                     row.student = students[i]
                 store.put(key, graded, path=shown, position=i, sandboxed=confine)

@@ -42,21 +42,11 @@ from ..checks.results import Status
 MIME = "application/vnd.vae-course.record+json"  # what the grader's cell displays
 MAX_RECORD_CHARS = 64_000_000  # a record this large was not written by record()
 
-# Run before the student's cells: IPython's exit() and quit() would end the kernel a
-# moment later, in the middle of another cell; while grading they only raise SystemExit,
-# which IPython shows as an error in that cell and survives.
-SETUP = "from vae_course.tools.grader_cell import no_exit as exit, no_exit as quit"
-
 CELL = """\
 from vae_course.tools.grader_cell import record as _vae_course_record
 _vae_course_record(globals(), {name!r}, {extra!r})
 del _vae_course_record
 """
-
-
-def no_exit(*args, **kwargs) -> None:
-    """Stands in for exit() and quit() while grading."""
-    raise SystemExit("exit() and quit() are ignored while grading")
 
 
 @functools.lru_cache(maxsize=8)

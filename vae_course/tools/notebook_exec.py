@@ -8,6 +8,7 @@ the student notebooks.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -36,6 +37,8 @@ class CellStatus(StrEnum):
 
 
 _ASYNCIO_LOG = logging.getLogger("asyncio")
+CELL_OUTPUT_LIMIT = 1_000_000  # characters of output one cell keeps
+TOTAL_OUTPUT_LIMIT = 20_000_000  # characters of output all cells together keep
 _TIMEOUT_NAME = "CellTimeoutError"
 IDLE_TIMEOUT = 30  # seconds an interrupted kernel gets to become idle again
 
@@ -66,6 +69,46 @@ def kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+class CappedClient(NotebookClient):
+    """nbclient's client, keeping at most ``cell_limit`` characters of each cell's output
+    and ``total_limit`` in all; what is dropped is replaced by one note per cell.
+
+    A cell that prints 200 MB then costs the grader a few MB of memory, not hundreds.
+    Set ``capping = False`` for cells whose output must be kept whole.
+    """
+
+    def __init__(self, nb, cell_limit: int = CELL_OUTPUT_LIMIT,
+                 total_limit: int = TOTAL_OUTPUT_LIMIT, **kwargs):
+        super().__init__(nb, **kwargs)
+        self.cell_limit, self.total_limit = cell_limit, total_limit
+        self.capping = True
+        self.used: dict[int, int] = {}
+        self.capped: list[int] = []  # cells whose output was cut, in order
+
+    @property
+    def total(self) -> int:
+        return sum(self.used.values())
+
+    def output(self, outs, msg, display_id, cell_index):
+        if not self.capping or msg.get("msg_type") not in (
+                "stream", "display_data", "execute_result", "error", "update_display_data"):
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        used = self.used.get(cell_index, 0)
+        if used + size > self.cell_limit or self.total + size > self.total_limit:
+            if cell_index not in self.capped:
+                self.capped.append(cell_index)
+                limit = (f"{self.cell_limit:,} characters in one cell"
+                         if used + size > self.cell_limit
+                         else f"{self.total_limit:,} characters in the whole notebook")
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[output capped: more than {limit}; the rest was dropped]\n"))
+            return None
+        self.used[cell_index] = used + size
+        return super().output(outs, msg, display_id, cell_index)
+
+
 class KernelSession:
     """A kernel running the cells of ``nb`` on request; use it as a context manager.
 
@@ -88,7 +131,7 @@ class KernelSession:
         self.env = env if env is not None else kernel_env()
         # On a timeout nbclient interrupts the kernel and hands back this reply instead
         # of raising, which also ends its wait for the cell's outputs cleanly.
-        self.client = NotebookClient(
+        self.client = CappedClient(
             nb, timeout=None, allow_errors=True, interrupt_on_timeout=True,
             error_on_timeout={"ename": _TIMEOUT_NAME, "evalue": "", "traceback": []},
             on_cell_executed=self._record_reply, kernel_name=kernel_name,
@@ -96,6 +139,7 @@ class KernelSession:
             resources={"metadata": {"path": str(cwd)}}, **(client_options or {}))
         self._reply: dict = {}
         self.broken: tuple[str, str] | None = None  # (status, why) once no cell can run
+        self.culprit: int | None = None  # the cell that ended or jammed the kernel, if one did
         self._deadline = math.inf
         self._context = None
 
@@ -140,7 +184,13 @@ class KernelSession:
                                f"ran longer than {limit:.0f} s and was stopped")
         except DeadKernelError:
             self.broken = (CellStatus.KERNEL_DIED, f"the kernel died while running cell {index + 1}")
+            self.culprit = index
             return CellRun(index, CellStatus.KERNEL_DIED, "DeadKernelError", self.broken[1])
+        if self._asked_to_exit():  # IPython's exit() or quit(): the kernel ends after the cell
+            self.broken = (CellStatus.KERNEL_DIED, f"cell {index + 1} called exit() or quit(), "
+                                                   f"which ends the kernel")
+            self.culprit = index
+            return CellRun(index, CellStatus.KERNEL_DIED, "SystemExit", self.broken[1])
         error = first_error(cell)
         return CellRun(index, CellStatus.ERROR, *error) if error else CellRun(index, CellStatus.OK)
 
@@ -149,6 +199,11 @@ class KernelSession:
 
     def _record_reply(self, cell, cell_index, execute_reply) -> None:
         self._reply = execute_reply or {}
+
+    def _asked_to_exit(self) -> bool:
+        payload = self._reply.get("content", {}).get("payload") or []
+        return any(isinstance(p, dict) and p.get("source") == "ask_exit"
+                   and not p.get("keepkernel") for p in payload)
 
     def _timed_out(self) -> bool:
         return self._reply.get("content", {}).get("ename") == _TIMEOUT_NAME
@@ -164,7 +219,9 @@ class KernelSession:
             if self._timed_out():
                 self.broken = (CellStatus.TIMED_OUT, f"the kernel stayed busy after cell {index + 1} "
                                           f"timed out")
+                self.culprit = index  # it ignored the interrupt
         except DeadKernelError:
             self.broken = (CellStatus.KERNEL_DIED, f"the kernel died after cell {index + 1} timed out")
+            self.culprit = index
         finally:
             self.nb.cells.pop()
