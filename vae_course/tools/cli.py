@@ -19,6 +19,7 @@ COMMANDS = {
     "grade": ("vae_course.tools.grade", "grade submitted notebooks and print a table"),
     "gradescope": ("vae_course.tools.gradescope", "write an autograder zip for Gradescope that runs `grade`"),
     "merge": ("vae_course.tools.merge", "join the results of several graders into one gradebook"),
+    "slurm": ("vae_course.tools.slurm", "write job scripts that grade a class on a SLURM cluster"),
     "doctor": ("vae_course.tools.doctor", "print a report on this installation, with fixes"),
     "notebooks": ("vae_course.tools.notebooks", "copy the student notebooks into a folder of yours"),
     "site": ("vae_course.tools.site", "build the course website (student and instructor editions)"),
