@@ -36,3 +36,12 @@ def test_feedback_never_replaces_a_file_unless_told(tmp_path):
     feedback.check_folder(tmp_path / "new", overwrite=False)  # a new folder is fine
     with pytest.raises(ValueError, match="is a file"):
         feedback.check_folder(mine, overwrite=True)
+
+
+def test_an_override_and_its_reason_reach_the_feedback(tmp_path):
+    graded = rows()
+    graded[2].points, graded[2].override = 1.0, "the idea is right"
+    written = feedback.write_feedback(graded, tmp_path / "fb")
+    bob = next(p for p in written if p.parent.name == "bob" and p.name == "90_toy.md").read_text()
+    assert "set the points of this exercise to 1: the idea is right" in bob
+    assert "Points: **1 of 3**" in bob

@@ -84,7 +84,8 @@ def test_json_keeps_every_detail(tmp_path):
     assert data["results"][2] == {"notebook": "s/bob/90_toy.ipynb", "lesson": "90_toy",
                                   "exercise": "double", "status": "failed",
                                   "message": "twice its input, please.", "hidden": False,
-                                  "student": "bob", "points": 0.0, "max_points": 2.0}
+                                  "student": "bob", "points": 0.0, "max_points": 2.0,
+                                  "override": ""}
     assert data["students"]["bob"]["total"] == 2 and data["students"]["bob"]["max"] == 3
     assert data["students"]["bob"]["notebooks"] == ["s/bob/90_toy (1).ipynb"]
     assert any("bob handed in more than one notebook" in n for n in data["notes"])
@@ -98,3 +99,42 @@ def test_table_shows_students_and_points():
     assert "alice: 3/3 points" in text and "bob: 2/3 points" in text
     assert "s/bob/90_toy.ipynb: 0/2 passed" in text
     assert "totals: 4 notebooks, 3 students, 3 passed, 1 failed" in text
+
+
+# ---- overrides ------------------------------------------------------------------------
+
+OVERRIDES = ("student,lesson,exercise,points,reason\n"
+             "bob,90,countdown,0.5,\"partial credit: right idea, off by one\"\n"
+             "alice,90_toy,double,0,copied from a classmate\n"
+             "zed,90_toy,double,1,no such student\n")
+
+
+def test_overrides_set_points_keep_the_reason_and_name_what_matched_nothing(tmp_path):
+    path = tmp_path / "overrides.csv"
+    path.write_text(OVERRIDES)
+    graded = rows()
+    notes = gradebook.apply_overrides(graded, gradebook.load_overrides(path, {"double", "countdown"}))
+    assert notes == ["note: the override for zed, 90_toy, double matches no graded exercise; "
+                     "check the names."]
+    changed = {(r.notebook, r.exercise): (r.points, r.override) for r in graded if r.override}
+    assert changed == {
+        ("s/alice/90_toy.ipynb", "double"): (0.0, "copied from a classmate"),
+        ("s/bob/90_toy.ipynb", "countdown"): (0.5, "partial credit: right idea, off by one"),
+        ("s/bob/90_toy (1).ipynb", "countdown"): (0.5, "partial credit: right idea, off by one")}
+    students, _ = gradebook.per_student(graded)
+    assert students["alice"]["total"] == 1 and students["bob"]["total"] == 2.5
+    assert "[override: copied from a classmate]" in gradebook.table(graded)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("student,exercise,points\nbob,double,1\n", "missing: lesson, reason"),
+    ("student,lesson,exercise,points,reason\nbob,90,triple,1,x\n", "unknown exercise 'triple'"),
+    ("student,lesson,exercise,points,reason\nbob,90,double,lots,x\n", "line 2: points must be"),
+    ("student,lesson,exercise,points,reason\nbob,90,double,-1,x\n", "points must be"),
+    ("student,lesson,exercise,points,reason\nbob,90,double,1, \n", "give a reason"),
+])
+def test_bad_overrides_say_what_to_fix(tmp_path, text, message):
+    path = tmp_path / "overrides.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        gradebook.load_overrides(path, {"double", "countdown"})

@@ -53,6 +53,9 @@ def markdown(notebook: str, rows: list[Row]) -> str:
               f"{number(r.points)} / {number(r.max_points)} |" for r in graded]
     for r in graded:
         lines += ["", f"## `{r.exercise}`: {HEADINGS.get(r.status, r.status)}", "", r.message]
+        if r.override:
+            lines += ["", f"Your instructor set the points of this exercise to "
+                          f"{number(r.points)}: {r.override}"]
     return "\n".join(lines) + "\n"
 
 

@@ -265,6 +265,9 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that say where the gradebook goes (shared with ``vae-course merge``)."""
     parser.add_argument("--points", type=Path,
                         help="a TOML or JSON file of `exercise = points` (default 1 point each)")
+    parser.add_argument("--overrides", type=Path, metavar="CSV",
+                        help="change grades by hand: a CSV of student,lesson,exercise,points,"
+                             "reason (the reason is kept in the gradebook and the feedback)")
     parser.add_argument("--csv", type=Path,
                         help="also write one row per student (points per exercise, total) here")
     parser.add_argument("--json", type=Path, help="also write every detail to this JSON file")
@@ -275,8 +278,11 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_report_arguments(args: argparse.Namespace, exercises: set[str]) -> dict[str, float]:
-    """The points per exercise; raises ValueError for a bad points file or feedback folder."""
+    """The points per exercise (and ``args.override_list``); raises ValueError for a bad
+    points or overrides file, or an output folder that holds files."""
     points = gradebook.load_points(args.points, exercises) if args.points else {}
+    args.override_list = (gradebook.load_overrides(args.overrides, exercises)
+                          if args.overrides else [])
     for option, folder in (("--feedback", args.feedback),
                            ("--keep-executed", getattr(args, "keep_executed", None))):
         if folder:
@@ -286,8 +292,10 @@ def check_report_arguments(args: argparse.Namespace, exercises: set[str]) -> dic
 
 def report(rows: list[Row], points: dict[str, float], args: argparse.Namespace,
            sandboxed: bool | None) -> None:
-    """Award the points, print the table and write the files asked for."""
+    """Award the points, apply the overrides, print the table and write the files asked for."""
     gradebook.award(rows, points)
+    for note in gradebook.apply_overrides(rows, getattr(args, "override_list", [])):
+        print(note, file=sys.stderr)
     print(gradebook.table(rows))
     for path in (args.csv, args.json):
         if path:

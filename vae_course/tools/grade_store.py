@@ -30,6 +30,7 @@ from .gradebook import Row
 
 FORMAT = "vae-course-grade-result/1"
 SUFFIX = ".result.json"
+AWARDED = ("points", "max_points", "override")  # a row's fields set when the gradebook is made
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -96,8 +97,7 @@ class Store:
         self.folder.mkdir(parents=True, exist_ok=True)
         record = {"format": FORMAT, "path": path, "position": position, "sandboxed": sandboxed,
                   "graded_at": time.time(),
-                  "rows": [{k: v for k, v in asdict(r).items() if k not in ("points", "max_points")}
-                           for r in rows]}
+                  "rows": [{k: v for k, v in asdict(r).items() if k not in AWARDED} for r in rows]}
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".partial-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -35,8 +35,9 @@ class Row:
     message: str
     hidden: bool = False  # a check from the instructor's extra checks
     student: str = ""
-    points: float = 0.0  # earned: all of max_points when passed, else 0
+    points: float = 0.0  # earned: all of max_points when passed, else 0 (or an override's)
     max_points: float = 0.0
+    override: str = ""  # the instructor's reason, when an override set the points
 
     def __post_init__(self):
         self.status = Status(self.status)
@@ -90,6 +91,63 @@ def award(rows: list[Row], points: dict[str, float]) -> None:
         if r.exercise != NO_EXERCISE:
             r.max_points = points.get(r.exercise, DEFAULT_POINTS)
             r.points = r.max_points if r.status == Status.PASSED else 0.0
+
+
+OVERRIDE_COLUMNS = ("student", "lesson", "exercise", "points", "reason")
+
+
+def load_overrides(path: Path, exercises: set[str]) -> list[dict]:
+    """The instructor's overrides: a CSV file with the columns ``student, lesson, exercise,
+    points, reason`` (one line per grade to change; ``lesson`` may be its number, ``01``).
+
+    Raises:
+        ValueError: unreadable, a missing column, an unknown exercise, points that are not
+            a number >= 0, or no reason.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            lines = list(csv.DictReader(f))
+            header = set(lines[0]) if lines else set()
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"overrides file {path} could not be read: {exc}.") from None
+    missing = [c for c in OVERRIDE_COLUMNS if c not in header]
+    if missing:
+        raise ValueError(f"overrides file {path} needs the columns {', '.join(OVERRIDE_COLUMNS)} "
+                         f"in its first line; missing: {', '.join(missing)}.")
+    out = []
+    for n, line in enumerate(lines, start=2):
+        where = f"overrides file {path}, line {n}"
+        if line["exercise"] not in exercises:
+            raise ValueError(f"{where}: unknown exercise {line['exercise']!r}; the exercises are "
+                             f"{', '.join(sorted(exercises))}.")
+        try:
+            points = float(line["points"])
+        except (TypeError, ValueError):
+            points = -1.0
+        if not points >= 0:
+            raise ValueError(f"{where}: points must be a number >= 0, got {line['points']!r}.")
+        if not (line["reason"] or "").strip():
+            raise ValueError(f"{where}: give a reason; it is kept in the gradebook and the "
+                             f"student's feedback.")
+        out.append({"student": line["student"].strip(), "lesson": line["lesson"].strip(),
+                    "exercise": line["exercise"], "points": points,
+                    "reason": line["reason"].strip()})
+    return out
+
+
+def apply_overrides(rows: list[Row], overrides: list[dict]) -> list[str]:
+    """Set the points the overrides name (after :func:`award`); return a note for each
+    override that matches no graded exercise."""
+    notes = []
+    for o in overrides:
+        hits = [r for r in rows if r.student == o["student"] and r.exercise == o["exercise"]
+                and (r.lesson == o["lesson"] or r.lesson.split("_")[0] == o["lesson"])]
+        for r in hits:
+            r.points, r.override = o["points"], o["reason"]
+        if not hits:
+            notes.append(f"note: the override for {o['student']}, {o['lesson']}, {o['exercise']} "
+                         f"matches no graded exercise; check the names.")
+    return notes
 
 
 def number(x: float) -> str:
@@ -163,7 +221,7 @@ def table(rows: list[Row]) -> str:
     head = ("student", "notebook", "exercise", "result", "points", "message")
     cells = [(r.student, r.notebook, r.exercise + (" (hidden)" if r.hidden else ""), r.status,
               "" if r.exercise == NO_EXERCISE else f"{number(r.points)}/{number(r.max_points)}",
-              r.message) for r in rows]
+              r.message + (f" [override: {r.override}]" if r.override else "")) for r in rows]
     n = len(head) - 1
     widths = [max(len(c[i]) for c in [head, *cells]) for i in range(n)]
     lines = ["  ".join(c[i].ljust(widths[i]) for i in range(n)) + "  " + c[n]
