@@ -68,3 +68,28 @@ class Result:
 
     def as_dict(self) -> dict:
         return {"exercise": self.exercise, "status": str(self.status), "message": self.message}
+
+
+@dataclass
+class Summary:
+    """The results of every exercise of one notebook, shown as one table."""
+
+    notebook: str
+    results: list[Result]
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        return [(r.exercise, f"{r.status.icon} {r.status}", r.message) for r in self.results]
+
+    def __repr__(self) -> str:
+        done = sum(r.passed for r in self.results)
+        lines = [f"{self.notebook}: {done} of {len(self.results)} exercises pass in this kernel"]
+        lines += [f"  {name}: {status}. {message}" for name, status, message in self.rows()]
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        done = sum(r.passed for r in self.results)
+        cells = ["| exercise | result | message |", "|---|---|---|"]
+        cells += [f"| `{name}` | {status} | " + message.replace("|", "\\|") + " |"
+                  for name, status, message in self.rows()]
+        return (f"**{self.notebook}: {done} of {len(self.results)} exercises pass in this "
+                f"kernel.**\n\n" + "\n".join(cells))

@@ -16,6 +16,7 @@ COMMANDS = {
     "lab": ("vae_course.tools.lab", "open the course in JupyterLab on the first notebook"),
     "data": ("vae_course.tools.datasets", "fetch MNIST / Fashion-MNIST if missing, and verify the files"),
     "build": ("vae_course.tools.build", "generate the student notebooks from solutions/"),
+    "check": ("vae_course.tools.check", "run your notebook as the grader will, before you hand it in"),
     "grade": ("vae_course.tools.grade", "grade submitted notebooks and print a table"),
     "gradescope": ("vae_course.tools.gradescope", "write an autograder zip for Gradescope that runs `grade`"),
     "merge": ("vae_course.tools.merge", "join the results of several graders into one gradebook"),

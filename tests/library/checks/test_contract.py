@@ -29,6 +29,7 @@ import pytest
 import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
+from vae_course.checks import before_you_hand_in, exercises_for
 from vae_course.checks.core import EXERCISES, replayed
 from vae_course.tools.student_notebook import STUB_RAISE
 
@@ -230,3 +231,19 @@ def test_the_notebooks_torch_settings_do_not_change_the_verdict(name):
     finally:
         torch.set_default_dtype(torch.float32)
     assert exercise.replay(record).passed
+
+
+# ---- the "before you hand in" table -----------------------------------------------------
+
+@pytest.mark.parametrize("notebook", sorted({e.notebook for e in EXERCISES.values()}))
+def test_the_hand_in_table_lists_every_exercise_with_its_checkers_verdict(notebook):
+    exercises = exercises_for(notebook)
+    first = exercises[0]
+    namespace = {name: (lambda *a, **k: None) for name in first.needs}  # answers None
+    summary = before_you_hand_in(notebook, namespace)
+    assert [r.exercise for r in summary.results] == [e.name for e in exercises]
+    assert summary.results[0].status in ("failed", "error")
+    assert all(r.status == "not attempted" for r in summary.results[1:]
+               if not set(exercises[summary.results.index(r)].needs) <= set(namespace))
+    table = summary._repr_markdown_()
+    assert table.count("\n| `") == len(exercises) and "0 of" in table
