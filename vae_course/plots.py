@@ -11,7 +11,6 @@ import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from torchvision.utils import make_grid
 
 from .data import images as as_images
 from .models import device_of
@@ -54,6 +53,8 @@ def image_grid(x: torch.Tensor, nrow: int = 10, ax=None, title: str | None = Non
                figsize=None) -> Figure:
     """Show images (N, 784) or (N, 1, 28, 28), values in [0, 1], as one grid."""
     x = as_images(x.detach().float().cpu()).clamp(0, 1)
+    from torchvision.utils import make_grid  # torchvision only where a grid is drawn
+
     grid = make_grid(x, nrow=nrow, padding=2, pad_value=1.0, normalize=False)
     rows = -(-len(x) // nrow)
     fig, ax = _axes(ax, figsize or (min(nrow, len(x)) * 0.6 + 0.4, rows * 0.6 + 0.4))

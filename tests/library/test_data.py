@@ -134,3 +134,21 @@ def test_batches_cover_everything_once():
     assert sizes == [128] * 7 + [104]
     with pytest.raises(ValueError):
         next(data.batches(10, 0))
+
+
+def test_importing_the_course_does_not_import_torchvision():
+    """torchvision costs a kernel about a second: only reading a dataset or drawing a grid
+    imports it, so a graded run that needs neither does not pay for it."""
+    import subprocess
+    import sys
+
+    modules = ["vae_course." + m for m in (
+        "data", "models", "losses", "train", "plots", "measures", "zoo", "checks",
+        "convolutional", "conditional", "likelihood", "interactive.widgets",
+        "interactive.explorers", "interactive.traversal", "interactive.conditional_explorer",
+        "interactive.questions", "tools.grader_cell")]
+    code = f"import sys, {', '.join(modules)}; print('torchvision' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
