@@ -337,11 +337,14 @@ def test_a_rerun_grades_only_what_is_new_or_changed(tmp_path):
 
 
 def kernels_in_grading_folders() -> list[int]:
-    """Processes whose working folder is one of the grader's temporary folders."""
+    """Kernel processes working in a temporary folder (where the grader runs submissions)."""
+    import tempfile
+
     found = []
     for proc in Path("/proc").iterdir():
         with contextlib.suppress(OSError):
-            if proc.name.isdigit() and "vae-course-grade-" in os.readlink(proc / "cwd"):
+            if (proc.name.isdigit() and b"ipykernel" in (proc / "cmdline").read_bytes()
+                    and os.readlink(proc / "cwd").startswith(tempfile.gettempdir())):
                 found.append(int(proc.name))
     return found
 
@@ -413,12 +416,17 @@ HOSTILE = {  # file name -> (notebook, (double, countdown) statuses, words in th
         "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "while True:\n    time.sleep(0.1)"), ("passed", "passed"), "ignored the interrupt"),
     "exits-90_toy.ipynb": (lambda: with_cell("exit()"), ("passed", "passed"), "called exit()"),
-    "loud-90_toy.ipynb": (lambda: with_cell("print('x' * 30_000_000)\nfor i in range(3000):\n"
-                                            "    print('y' * 1000)"),
-                          ("passed", "passed"), "printed more than the grader keeps"),
+    "loud-90_toy.ipynb": (lambda: loud(), ("passed", "passed"),
+                          "printed more than the grader keeps"),
     "sly-90_toy.ipynb": (lambda: filled(double=DETECTS_THE_GRADER.replace(
         "\n", "\n    ") % "sly-90_toy.ipynb"), ("failed", "passed"), ""),
 }
+
+
+def loud():  # the cell that defines double prints 33 MB
+    nb = filled()
+    nb.cells[3].source += "\nprint('x' * 30_000_000)\nfor i in range(3000):\n    print('y' * 1000)"
+    return nb
 
 
 def slow_definition():  # the cell that defines double never gets to it
@@ -468,6 +476,33 @@ def test_output_is_capped_and_the_executed_notebooks_are_kept(hostile):
     assert loud.stat().st_size < 3_000_000  # 33 MB were printed
     text = loud.read_text()
     assert "[output capped: more than" in text and "y" * 1000 not in text.split("capped")[-1]
+
+
+def statuses(folder, *options):
+    """{(notebook file, exercise): (status, points)} of grading ``folder`` with ``options``."""
+    out = folder.parent / f"{folder.name}-{len(options)}.json"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(["grade", str(folder), "--timeout", "6", "--extra-checks", str(CHECKS),
+                         "--results", str(out.with_suffix("")), "--json", str(out),
+                         *options]) == 0
+    return {(Path(r["notebook"]).name, r["exercise"]): (r["status"], r["points"])
+            for r in json.loads(out.read_text())["results"]}
+
+
+def test_the_fast_run_grades_every_submission_as_the_full_run_does(tmp_path):
+    """Only the cells the checks depend on run by default; the grades equal a full run's,
+    for the ordinary and the hostile submissions alike."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name, (make, _) in SUBMISSIONS.items():
+        content = make()
+        if not isinstance(content, bytes) and "/" not in name:
+            nbformat.write(content, folder / name)
+    for name, (make, _, _) in HOSTILE.items():
+        nbformat.write(make(), folder / name)
+    fast, full = statuses(folder), statuses(folder, "--full")
+    assert fast == full
+    assert len(fast) > 20
 
 
 def test_kept_notebooks_are_not_overwritten_unless_asked(hostile, capsys):

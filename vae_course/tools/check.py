@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=grade.DEFAULT_TIMEOUT,
                         help=f"seconds one cell may run (default {grade.DEFAULT_TIMEOUT}, "
                              f"as the grader's)")
+    grade.add_run_arguments(parser)
     parser.add_argument("--extra-checks", type=Path, help=argparse.SUPPRESS)  # instructors' tests
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run unconfined even where bubblewrap is available")
@@ -52,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"checking {shown} as the grader will (a fresh kernel, top to bottom) ...",
               file=sys.stderr, flush=True)
         rows = grade.grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
-                                None, confine, [course_dir() / "solutions"])  # as the grader hides it
+                                None, confine, [course_dir() / "solutions"],  # hidden, as in grading
+                                full=args.full)
         passed = sum(r.status == Status.PASSED for r in rows)
         print(f"{shown}: {passed} of {len(rows)} exercises pass")
         for r in rows:

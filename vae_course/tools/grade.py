@@ -35,6 +35,7 @@ from ..checks.core import Exercise
 from ..checks.results import Status
 from ..train import cache_dir
 from .copying import copies_failed
+from .graded_cells import cells_needed
 from .gradebook import NO_EXERCISE, Row
 from .notebook_exec import CellRun, CellStatus, KernelSession, kernel_env
 from .student_notebook import clear_outputs
@@ -119,12 +120,13 @@ class Attempt:
 
 def run_once(nb: NotebookNode, skip: dict[int, str], exercises: list[Exercise],
              extra: str | None, timeout: float, notebook_timeout: float | None,
-             workspace: sandbox.Workspace, may_restart: bool) -> Attempt:
+             workspace: sandbox.Workspace, may_restart: bool, cells: set[int] | None) -> Attempt:
     """Run the student's cells but ``skip``, then the grader's checks, on a fresh kernel.
 
     Stops early when a student cell ends the kernel or ignores the interrupt after its
     time limit (``may_restart``: the caller runs the notebook again without it), or when a
-    check ends the kernel (the exercises after it are left for another run).
+    check ends the kernel (the exercises after it are left for another run). ``cells``:
+    the code cells to run (None: all of them).
     """
     n_student = len(nb.cells)
     with KernelSession(nb, workspace.folder, timeout, notebook_timeout,
@@ -132,7 +134,12 @@ def run_once(nb: NotebookNode, skip: dict[int, str], exercises: list[Exercise],
             as kernel:
         runs = []
         for i in range(n_student):
-            runs.append(CellRun(i, CellStatus.SKIPPED, evalue=skip[i]) if i in skip else kernel.run(i))
+            if i in skip:
+                runs.append(CellRun(i, CellStatus.SKIPPED, evalue=skip[i]))
+            elif cells is not None and i not in cells and nb.cells[i].cell_type == "code":
+                runs.append(CellRun(i, CellStatus.NOT_RUN, evalue="no check depends on it"))
+            else:
+                runs.append(kernel.run(i))
             if kernel.culprit is not None and may_restart:
                 why = ("ignored the interrupt after its time limit"
                        if runs[-1].status == CellStatus.TIMED_OUT else
@@ -158,7 +165,7 @@ def run_once(nb: NotebookNode, skip: dict[int, str], exercises: list[Exercise],
 def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | None,
                    timeout: float, notebook_timeout: float | None, confine: bool = False,
                    hide: list[Path] | None = None, name: str = "submission.ipynb",
-                   keep: Path | None = None) -> list[tuple[str, str]]:
+                   keep: Path | None = None, full: bool = False) -> list[tuple[str, str]]:
     """(status, message) per exercise, for a submission already parsed.
 
     The notebook runs in a fresh kernel whose working folder is a new temporary folder
@@ -168,10 +175,12 @@ def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | Non
     the kernel (``exit()``, ``os._exit()``) or ignores the interrupt after its time limit
     is skipped and the notebook run again, up to :data:`MAX_RESTARTS` times, so that the
     rest still gets graded. ``keep``: write the executed notebook there (outputs capped).
+    Only the cells the checks depend on run (:mod:`.graded_cells`), unless ``full``.
     """
     nb = copy.deepcopy(nb)
     nb.cells = [clear_outputs(c) for c in nb.cells]
     skip: dict[int, str] = {}
+    cells = None if full else cells_needed(nb, {n for e in exercises for n in e.needs})
     outcome: list[tuple[str, str]] = []
     capped: list[int] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,7 +188,8 @@ def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | Non
         workspace = sandbox.Workspace(Path(tmp), confine, hide)
         while len(outcome) < len(exercises):
             attempt = run_once(copy.deepcopy(nb), skip, exercises[len(outcome):], extra,
-                               timeout, notebook_timeout, workspace, len(skip) < MAX_RESTARTS)
+                               timeout, notebook_timeout, workspace, len(skip) < MAX_RESTARTS,
+                               cells)
             if attempt.culprit is not None:
                 skip[attempt.culprit] = attempt.why
                 continue
@@ -202,7 +212,7 @@ def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | Non
 def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: set[str],
                extra: str | None, timeout: float, notebook_timeout: float | None,
                confine: bool = False, hide: list[Path] | None = None,
-               keep: Path | None = None) -> list[Row]:
+               keep: Path | None = None, full: bool = False) -> list[Row]:
     """The rows of one submission; problems with the file become a single error row.
 
     ``keep``: where to write the executed notebook (None: not kept)."""
@@ -216,7 +226,7 @@ def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: se
         return [Row(shown, lesson, NO_EXERCISE, Status.ERROR, f"lesson {lesson} has no exercises to grade.")]
     try:
         outcome = grade_notebook(nb, exercises, extra, timeout, notebook_timeout, confine, hide,
-                                 name=feedback.safe_name(path.name), keep=keep)
+                                 name=feedback.safe_name(path.name), keep=keep, full=full)
     except Exception as exc:  # e.g. the kernel could not start
         return [Row(shown, lesson, NO_EXERCISE, Status.ERROR,
                     f"could not run the notebook: {type(exc).__name__}: {exc}")]
@@ -254,11 +264,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="grade only the K-th of N shares of the students (1 <= K <= N); "
                              "`vae-course merge` joins the shards' results")
     add_report_arguments(parser)
+    add_run_arguments(parser)
     parser.add_argument("--keep-executed", type=Path, metavar="DIR",
                         help="keep each executed notebook (outputs capped) as "
                              "DIR/<student>/<file> for review")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run submissions unconfined even where bubblewrap is available")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a submission is run (shared with ``vae-course check``)."""
+    parser.add_argument("--full", action="store_true",
+                        help="run every cell top to bottom, not only the cells the checks depend "
+                             "on (same grades, slower)")
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -360,6 +378,7 @@ def run(args: argparse.Namespace) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     settings = grade_store.settings_digest(
         timeout=args.timeout, notebook_timeout=args.notebook_timeout, sandboxed=confine,
+        full=args.full,
         extra=Path(extra).read_bytes().hex() if extra else None)
     students = [printable(gradebook.student_of(p, given_folder(p, args.paths), lessons))
                 for p in files]
@@ -383,7 +402,7 @@ def run(args: argparse.Namespace) -> int:
                 keep = (args.keep_executed / feedback.safe_name(students[i])
                         / feedback.safe_name(path.name) if args.keep_executed else None)
                 graded = grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
-                                    args.notebook_timeout, confine, hide, keep)
+                                    args.notebook_timeout, confine, hide, keep, args.full)
                 for row in graded:
                     row.student = students[i]
                 store.put(key, graded, path=shown, position=i, sandboxed=confine)
