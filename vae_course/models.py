@@ -133,6 +133,17 @@ class ClassifierConfig:
         return asdict(self)
 
 
+class MeanDecodedVAE(VAE):
+    """The VAE with one change, for controls: its decoder is fed mu itself, never a sample.
+
+    The loss is unchanged, KL term included; logvar then enters only the KL term. Compared
+    with :class:`VAE` under the same training, it isolates what the noise in the codes does.
+    """
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return mu  # (B, latent_dim): no noise
+
+
 class DigitClassifier(nn.Module):
     """A small MLP classifier, (B, 784) -> class logits (B, n_classes); used to judge samples."""
 

@@ -28,7 +28,8 @@ from . import data as data_mod
 from .conditional import CVAE, CVAEConfig, cvae_loss
 from .convolutional import ConvConfig, ConvVAE
 from .losses import classifier_loss
-from .models import VAE, Autoencoder, ClassifierConfig, DigitClassifier, ModelConfig
+from .models import (VAE, Autoencoder, ClassifierConfig, DigitClassifier, MeanDecodedVAE,
+                     ModelConfig)
 from .train import TrainConfig, cache_dir, cached, fit, get_device, read_cache, set_seed
 
 # Bump when a change to the code changes what a given configuration trains into.
@@ -47,6 +48,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "ae": Kind(Autoencoder),
     "vae": Kind(VAE),
+    "vae_mean": Kind(MeanDecodedVAE),  # the controls of notebooks 03 and 05
     "conv_vae": Kind(ConvVAE),
     "cvae": Kind(CVAE, cvae_loss),
     "classifier": Kind(DigitClassifier, lambda model, x, y, beta: classifier_loss(model, x, y)),

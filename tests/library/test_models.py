@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from vae_course.models import VAE, Autoencoder, DigitClassifier, ModelConfig, device_of
+from vae_course.models import (VAE, Autoencoder, DigitClassifier, MeanDecodedVAE, ModelConfig,
+                               device_of)
 
 
 def test_reference_vae_shapes_and_sizes():
@@ -63,3 +64,13 @@ def test_device_of_a_model_its_bound_methods_and_a_plain_function():
     assert device_of(lambda z: z) == torch.device("cpu")
     assert device_of(torch.nn.Identity()) == torch.device("cpu")  # no parameters
     assert device_of(torch.nn.BatchNorm1d(2, affine=False).to("meta")).type == "meta"  # buffers
+
+
+def test_the_mean_decoded_vae_decodes_mu_and_keeps_the_vae_loss():
+    torch.manual_seed(0)
+    model = MeanDecodedVAE(ModelConfig(hidden=(16,), latent_dim=2))
+    x = torch.rand(5, 784)
+    logits, mu, logvar = model(x)
+    assert torch.equal(logits, model.decode(mu))  # no noise
+    assert torch.equal(model(x)[0], logits)  # the same every time
+    assert isinstance(model, VAE)

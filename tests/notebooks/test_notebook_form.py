@@ -12,7 +12,7 @@ The opening is the first cell, a markdown cell::
     - second goal.
 
     **Time:** about N minutes. **Exercises:** E, each followed by a check cell.
-    **Concept questions:** Q, P of them before the cell that answers it.
+    **Concept questions:** Q, P of them asked before the cells that answer them.
     **Before this:** what to know or have done first (e.g. "notebooks 01-03").
 
 where E is the number of exercises (code cells with ``### BEGIN SOLUTION``), Q the
@@ -48,8 +48,8 @@ PATHS = sorted(SOLUTIONS.glob("*.ipynb"))
 TITLE = re.compile(r"\A# (\d\d) · \S.*$", re.MULTILINE)
 GOALS = re.compile(r"^\*\*You will learn to\*\*\n\n((?:- .+\n(?:  .+\n)*){2,})", re.MULTILINE)
 TIME = re.compile(r"^\*\*Time:\*\* about \d+ minutes\. \*\*Exercises:\*\* (\d+), each followed "
-                  r"by a check cell\.\n\*\*Concept questions:\*\* (\d+), (\d+) of them before "
-                  r"the cell that answers it\.\n\*\*Before this:\*\* \S.*$", re.MULTILINE)
+                  r"by a check cell\.\n\*\*Concept questions:\*\* (\d+), (\d+) of them asked before "
+                  r"the cells? that answers? (?:it|them)\.\n\*\*Before this:\*\* \S.*$", re.MULTILINE)
 SUMMARY = re.compile(r"\A## Summary\n\n((?:- .+\n(?:  .+\n)*)+)\n\*\*Next:\*\* \S", re.MULTILINE)
 NAMED = re.compile(r"\b(\d\d)_\w+\.ipynb|\bnotebooks? (\d\d)\b")
 QUESTION = re.compile(r"\bconcept_question\(")
@@ -74,7 +74,7 @@ def opening_problems(nb, number: str) -> list[str]:
     if not form:
         problems.append('no form lines "**Time:** about N minutes. **Exercises:** E, each '
                         'followed by a check cell." / "**Concept questions:** Q, P of them '
-                        'before the cell that answers it." / "**Before this:** ..."')
+                        'asked before the cells that answer them." / "**Before this:** ..."')
         return problems
     code = [c.source for c in cells if c.cell_type == "code"]
     exercises = sum("### BEGIN SOLUTION" in s for s in code)
@@ -130,7 +130,7 @@ def test_the_form_checks_can_fail():
                for p in closing_problems(nb, "03", ["03", "04", "05"]))
     opening = md("# 01 · T\n\nText.\n\n**You will learn to**\n\n- a;\n- b.\n\n**Time:** about 5 "
                  "minutes. **Exercises:** 1, each followed by a check cell.\n**Concept "
-                 "questions:** 1, 1 of them before the cell that answers it.\n**Before this:** "
+                 "questions:** 1, 1 of them asked before the cell that answers it.\n**Before this:** "
                  "Python.")
     code = nbformat.v4.new_code_cell('concept_question("?", ["a", "b"], 1, "x")')
     nb = nbformat.v4.new_notebook(cells=[opening, code])
