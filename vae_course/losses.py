@@ -25,9 +25,14 @@ class LossParts(NamedTuple):
 
 
 def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Bernoulli negative log-likelihood -log p(x | z), from the decoder's logits.
+    """Bernoulli cross-entropy (BCE) of the images under the decoder's logits.
 
     recon = -sum_i [x_i log sigmoid(l_i) + (1 - x_i) log(1 - sigmoid(l_i))]
+
+    For binary images this is -log p(x | z) under independent Bernoulli pixels. For grey
+    levels, as in MNIST, it is a cross-entropy, not the log-likelihood of a density on
+    [0, 1]^784 (each pixel's factor integrates to at most 1/2; the continuous Bernoulli
+    of Loaiza-Ganem & Cunningham, NeurIPS 2019, adds the missing normaliser).
 
     Reduction: summed over the 784 pixels, averaged over the batch.
 

@@ -8,6 +8,9 @@ and the VAE):
 * **distance to the data**: how far latent samples fall from the nearest encoded
   training point, relative to the typical spacing between encoded points.
 
+How sharp images are (notebooks 05 and 06): :func:`sharpness`, the mean absolute
+difference between neighbouring pixels.
+
 What an autoencoder has learned (notebooks 01 and 03):
 
 * **has it learned what digits look like, or only to copy?** :func:`non_digits` makes
@@ -79,6 +82,21 @@ def distance_ratio(samples: torch.Tensor, codes: torch.Tensor, seed: int = 0) ->
     in empty regions of the latent space.
     """
     return nearest_distances(samples, codes).median().item() / typical_spacing(codes, seed=seed)
+
+
+def sharpness(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels, per image: (N,); higher is sharper.
+
+    Averages the differences between horizontal and between vertical neighbours of each
+    28 x 28 image in ``x`` (N, 784) or (N, 1, 28, 28). A blurred image scores lower than
+    the original; so does a blank one, and speckled noise scores high: compare images of
+    the same kind (reconstructions, not prior samples that may be noise).
+    """
+    side = data_mod.IMAGE_SIDE
+    img = x.detach().float().cpu().reshape(-1, side, side)  # (N, 28, 28)
+    down = (img[:, 1:] - img[:, :-1]).abs().mean(dim=(1, 2))
+    across = (img[:, :, 1:] - img[:, :, :-1]).abs().mean(dim=(1, 2))
+    return (down + across) / 2
 
 
 # ---- what an autoencoder learned (notebooks 01 and 03)

@@ -5,6 +5,7 @@ concept questions, test_questions.py.
 """
 
 import base64
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -82,6 +83,23 @@ def test_beta_explorer_slider_swaps_the_model(images):
     assert "beta = 4" in readout and f"KL {kl:.1f}" in readout
     with pytest.raises(ValueError, match="at least one model"):
         widgets.beta_explorer({}, x, y)
+
+
+def test_beta_figure_names_principal_directions_and_shows_every_code(images):
+    x, y = images
+    torch.manual_seed(0)
+    small = VAE(ModelConfig(hidden=(16,), latent_dim=2)).eval()
+    large = VAE(ModelConfig(hidden=(16,), latent_dim=5)).eval()
+    summaries = [ex.beta_summary(m, x, b, 4) for b, m in ((0.5, small), (4.0, large))]
+    far = replace(summaries[1], codes=summaries[1].codes * 50)  # codes far beyond the prior
+    fig = widgets._beta_figure(far, summaries, y, None)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("PC 1", "PC 2")  # not z_1, z_2: a projection
+    coords = np.abs(ex.latent_plane(far.codes).coords)
+    assert ax.get_xlim()[1] >= coords[:, 0].max() and ax.get_ylim()[1] >= coords[:, 1].max()
+    assert -ax.get_xlim()[0] >= coords[:, 0].max() and -ax.get_ylim()[0] >= coords[:, 1].max()
+    plain = widgets._beta_figure(summaries[0], summaries, y, None).axes[0]
+    assert (plain.get_xlabel(), plain.get_ylabel()) == ("$z_1$", "$z_2$")  # a 2-D latent: its axes
 
 
 def test_reparam_sampler_redraws_when_mu_moves():

@@ -93,3 +93,19 @@ def test_a_model_on_another_device_gets_its_inputs_moved():
     m = CVAE(SMALL).to("meta")
     with pytest.raises(NotImplementedError):  # reaches the meta tensors: inputs were moved
         cond.generate(m, torch.zeros(2, 2), 3).sum().item()
+
+
+def test_slant_is_zero_upright_positive_leaning_right_and_negative_leaning_left():
+    upright = torch.zeros(1, 28, 28)
+    upright[0, 4:24, 13:15] = 1.0  # a vertical bar
+    right = torch.zeros(1, 28, 28)
+    for r in range(4, 24):  # the top to the right: one column per two rows going up
+        c = 14 + (14 - r) // 2
+        right[0, r, c:c + 2] = 1.0
+    left = right.flip(dims=(2,))
+    s = cond.slant(torch.cat([upright, right, left]).reshape(3, 784))
+    assert s.shape == (3,) and s.dtype == torch.float64
+    assert abs(s[0].item()) < 1e-9
+    assert s[1].item() == pytest.approx(0.5, abs=0.05)
+    assert s[2].item() == pytest.approx(-0.5, abs=0.05)
+    assert torch.isfinite(cond.slant(torch.zeros(1, 784))).all()  # a blank image: no 0 / 0

@@ -188,3 +188,106 @@ def test_bound_vs_k_draws_the_bound_the_elbo_and_the_truth():
     assert list(ax.lines[0].get_ydata()) == [-150.0, -148.0, -147.5]
     own = Figure()
     assert plots.bound_vs_k({1: -1.0, 2: -0.5}, ax=own.subplots()) is own
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: likelihood.grid_integral(m, x, step=0.5),
+    lambda m, x: likelihood.gaussian_elbo(m, x, *[torch.zeros(2, 2)] * 2, torch.zeros(2, 3, 2)),
+    lambda m, x: likelihood.best_gaussian(m, x, steps=1),
+    lambda m, x: likelihood.posterior_view(m, x[0], n=5),
+    lambda m, x: likelihood.log_weights(m, x, 3, proposal=(torch.zeros(2, 2), torch.zeros(2, 2)))])
+def test_the_gap_tools_move_their_inputs_to_the_model_device(fn):
+    model = _tiny_vae().to("meta")
+    with pytest.raises(NotImplementedError, match="meta tensor"):
+        fn(model, _images(2))
+
+
+def test_a_proposal_replaces_the_encoder():
+    model, x = _tiny_vae(), _images(3)
+    with torch.no_grad():
+        q = model.encode(x)
+    own = likelihood.log_weights(model, x, 20, seed=5)
+    assert torch.allclose(likelihood.log_weights(model, x, 20, seed=5, proposal=q), own)
+    wide = (q[0], q[1] + 2.0)  # another proposal: other codes, other weights, the same target
+    assert not torch.allclose(likelihood.log_weights(model, x, 20, seed=5, proposal=wide), own)
+    many = likelihood.estimate(model, x, 20_000, seed=0, proposal=wide)
+    assert torch.allclose(many, likelihood.estimate(model, x, 20_000, seed=0), atol=0.05)
+    with pytest.raises(ValueError, match="one \\(mu, logvar\\) row per image"):
+        likelihood.log_weights(model, x, 5, proposal=(q[0][:2], q[1][:2]))
+
+
+def test_estimate_with_the_prior_as_proposal_converges_to_the_integral():
+    model = _LinearGaussianVAE()
+    x = torch.tensor([[1.0], [0.0]])
+    prior = (torch.zeros(2, 1), torch.zeros(2, 1))
+    assert torch.allclose(likelihood.estimate(model, x, 50_000, seed=1, proposal=prior),
+                          likelihood.estimate(model, x, 50_000, seed=1), atol=1e-9)
+
+
+def test_grid_integral_gives_log_px_and_the_share_on_the_outer_band():
+    model, x = _tiny_vae(seed=1), _images(3, seed=1)
+    log_px, edge = likelihood.grid_integral(model, x, limit=6.0, step=0.05)
+    assert torch.equal(log_px, likelihood.grid_log_px(model, x, limit=6.0, step=0.05))
+    # N(0, I) barely reaches the band beyond 5.5
+    assert edge.shape == (3,) and bool(((edge >= 0) & (edge < 1e-3)).all())
+    _, narrow = likelihood.grid_integral(model, x, limit=1.0, step=0.05, edge=0.5)
+    assert bool((narrow > 0.3).all())  # a grid of half-width 1: much of the mass lies beyond 0.5
+
+
+def test_gaussian_elbo_is_the_sampled_reconstruction_minus_the_closed_form_kl():
+    model, x = _tiny_vae(), _images(2)
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(2, 2, generator=g), torch.randn(2, 2, generator=g) * 0.3
+    eps = torch.randn(2, 7, 2, generator=g)
+    z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps  # (2, 7, 2)
+    with torch.no_grad():
+        logits = model.decode(z.reshape(-1, 2)).reshape(2, 7, 784)
+    recon = -F.binary_cross_entropy_with_logits(logits, x[:, None].expand_as(logits),
+                                                reduction="none").sum(-1).mean(1)
+    q = Normal(mu, torch.exp(0.5 * logvar))
+    kl = torch.distributions.kl_divergence(q, Normal(0.0, 1.0)).sum(1)
+    mu.requires_grad_(True)
+    got = likelihood.gaussian_elbo(model, x, mu, logvar, eps)
+    assert torch.allclose(got, recon - kl, atol=1e-3)
+    got.sum().backward()
+    assert mu.grad is not None and mu.grad.abs().sum() > 0
+
+
+def test_best_gaussian_beats_the_encoder_and_leaves_the_weights_alone():
+    model, x = _tiny_vae(seed=2), _images(4, seed=2)
+    model.to_mu.requires_grad_(False)  # a mixed state, to be restored as it was
+    before = [p.requires_grad for p in model.parameters()]
+    weights = [p.detach().clone() for p in model.parameters()]
+    eps = torch.randn(4, 500, 2, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        q = model.encode(x)
+        best = likelihood.best_gaussian(model, x, steps=200, lr=0.05)
+        assert likelihood.gaussian_elbo(model, x, *best, eps).mean() > \
+            likelihood.gaussian_elbo(model, x, *q, eps).mean()
+    assert [p.requires_grad for p in model.parameters()] == before
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters()))
+    start = (torch.full((4, 2), 0.5), torch.full((4, 2), -1.0))
+    unmoved = likelihood.best_gaussian(model, x, steps=0, start=start)
+    assert all(torch.equal(a, b) for a, b in zip(unmoved, start))
+
+
+def test_posterior_view_frames_the_posterior_and_the_gaussians():
+    model, x = _tiny_vae(seed=1), _images(1, seed=1)[0]
+    far = (torch.tensor([4.0, -4.0]), torch.tensor([-4.0, -4.0]))  # a narrow Gaussian far away
+    view = likelihood.posterior_view(model, x, {"far": far}, n=60)
+    assert view.log_post.shape == (60, 60) and view.log_q["far"].shape == (60, 60)
+    assert view.z1.min() < 4 - 4 * 0.14 and view.z1.max() > 4  # the Gaussian is in the frame
+    # the posterior's mean and correlation, against a plain grid over [-5, 5]^2
+    ticks = torch.linspace(-5, 5, 201)
+    log_joint = likelihood.log_joint_grid(model, x, ticks, ticks)
+    w = torch.softmax(log_joint.flatten(), 0).reshape(201, 201)
+    zz2, zz1 = torch.meshgrid(ticks, ticks, indexing="ij")
+    mean = torch.stack([(w * zz1).sum(), (w * zz2).sum()])
+    assert torch.allclose(view.mean, mean, atol=0.02)
+    assert -1 <= view.corr <= 1
+    assert view.apart(view.mean, torch.zeros(2)) == pytest.approx(0.0, abs=1e-6)
+    moved = view.mean + torch.tensor([3.0, 4.0])
+    assert view.apart(moved, torch.zeros(2)) == pytest.approx(5.0, abs=1e-4)
+    assert view.log_reach("far") < math.log(1e-3)  # the far Gaussian seldom lands near the peak
+    centred = likelihood.posterior_view(model, x, {"on": (view.mean, torch.zeros(2))}, n=60)
+    assert math.log(0.05) < centred.log_reach("on") <= 0

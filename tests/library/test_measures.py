@@ -86,3 +86,14 @@ def test_off_code_error_starts_at_the_reconstruction_and_uses_the_distance():
     assert abs(curve[0] - recon) < 1e-4
     assert curve[2] != curve[1] != curve[0]
     assert curve == measures.off_code_error(model.decode, z, x, [0.0, 0.5, 50.0])  # seeded
+
+
+def test_sharpness_by_hand_and_against_a_blur():
+    stripes = torch.zeros(1, 28, 28)
+    stripes[:, :, ::2] = 1  # vertical stripes: every horizontal neighbour differs by 1
+    assert torch.allclose(measures.sharpness(stripes.reshape(1, 784)), torch.tensor([0.5]))
+    assert measures.sharpness(torch.full((2, 784), 0.3)).tolist() == [0.0, 0.0]  # flat images
+    x = torch.bernoulli(torch.full((4, 1, 28, 28), 0.3), generator=torch.Generator().manual_seed(0))
+    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
+    assert measures.sharpness(x).shape == (4,)  # (N, 1, 28, 28) is accepted as well
+    assert (measures.sharpness(blurred) < measures.sharpness(x)).all()

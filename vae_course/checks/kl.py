@@ -158,8 +158,8 @@ def check_vae_loss(vae_loss) -> None:
         for value, hint in _recon_slips(logits.detach(), x):
             if close(recon, value):
                 raise Hint(hint)
-        raise Hint("recon does not match the Bernoulli negative log-likelihood (binary "
-                   "cross-entropy on the logits, summed over pixels, averaged over the batch).")
+        raise Hint("recon does not match the Bernoulli cross-entropy (BCE) on the logits, "
+                   "summed over pixels, averaged over the batch.")
     if close(kl, beta * ref.kl):
         raise Hint("kl already includes beta: return the unweighted KL as kl, and weight it "
                    "only inside loss.")

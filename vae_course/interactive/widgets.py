@@ -182,13 +182,17 @@ def interpolation_explorer(x: torch.Tensor, models: dict[str, torch.nn.Module],
                     {"t": t, **picks}, images)
 
 
-def _beta_picture(s, all_summaries, labels, class_names) -> np.ndarray:
+def _beta_figure(s, all_summaries, labels, class_names) -> Figure:
+    """One model of the beta explorer: its codes, decoded prior samples and the loss split."""
     fig = Figure(figsize=(10, 3.4), dpi=90, layout="constrained")
     ax_z, ax_x, ax_kl = fig.subplots(1, 3, width_ratios=[1, 1, 1.1])
-    codes = s.codes if s.codes.shape[1] == 2 else latent_plane(s.codes).coords
+    projected = s.codes.shape[1] > 2  # drawn on their two principal directions, not on z_1, z_2
+    codes = latent_plane(s.codes).coords if projected else s.codes
     plots.latent_scatter(codes, labels, ax=ax_z, title=f"codes (beta = {s.beta:g})",
                          class_names=class_names, s=1.0)
-    lim = max(3.0, float(np.percentile(np.abs(codes), 99.5)))
+    if projected:
+        ax_z.set(xlabel="PC 1", ylabel="PC 2")
+    lim = max(3.0, 1.05 * float(np.abs(codes).max()))  # every code in view, the far ones too
     ax_z.set(xlim=(-lim, lim), ylim=(-lim, lim))
     side = int(np.ceil(np.sqrt(len(s.samples))))
     plots.image_grid(torch.tensor(s.samples), nrow=side, ax=ax_x, title="decoded z ~ N(0, I)")
@@ -203,7 +207,11 @@ def _beta_picture(s, all_summaries, labels, class_names) -> np.ndarray:
     ax_kl.set(xticks=pos, xticklabels=betas, xlabel="beta", ylabel="nats per image",
               title="reconstruction and KL")
     ax_kl.legend()
-    return figure_pixels(fig)
+    return fig
+
+
+def _beta_picture(s, all_summaries, labels, class_names) -> np.ndarray:
+    return figure_pixels(_beta_figure(s, all_summaries, labels, class_names))
 
 
 def beta_explorer(models: dict[float, torch.nn.Module], x: torch.Tensor,
