@@ -31,9 +31,9 @@ def test_student_from_the_path(relative, student):
     assert gradebook.student_of(root / relative, root, LESSONS) == student
 
 
-def test_a_file_given_by_itself_is_named_by_its_file_name():
+def test_a_file_given_by_itself_is_named_by_its_file_name_or_else_its_folder():
     path = Path("/course/submissions/bob/90_toy.ipynb")
-    assert gradebook.student_of(path, None, LESSONS) == "90_toy"
+    assert gradebook.student_of(path, None, LESSONS) == "bob"
     assert gradebook.student_of(path.with_name("bob-90_toy.ipynb"), None, LESSONS) == "bob"
 
 

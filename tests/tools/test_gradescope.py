@@ -30,7 +30,7 @@ import nbformat
 import pytest
 from fixtures.toy_lesson import CHECKS, LESSON, toy_solution
 
-from vae_course import data, train, zoo
+from vae_course import data, zoo
 from vae_course.tools import cli, gradescope
 from vae_course.tools.student_notebook import put_back, student_notebook
 

@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import grade, grader_cell, sandbox
+from . import grade, grader_cell, grading, sandbox
 from ..checks import EXERCISES
 from ..checks.results import Status
 from .gradebook import NO_EXERCISE
@@ -26,8 +26,8 @@ from .notebooks import course_dir
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
                         help="your notebooks (.ipynb), as you would hand them in")
-    parser.add_argument("--timeout", type=float, default=grade.DEFAULT_TIMEOUT,
-                        help=f"seconds one cell may run (default {grade.DEFAULT_TIMEOUT}, "
+    parser.add_argument("--timeout", type=float, default=grading.DEFAULT_TIMEOUT,
+                        help=f"seconds one cell may run (default {grading.DEFAULT_TIMEOUT}, "
                              f"as the grader's)")
     grade.add_run_arguments(parser)
     parser.add_argument("--extra-checks", type=Path, help=argparse.SUPPRESS)  # instructors' tests
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         shown = grade.shown_path(path)
         print(f"checking {shown} as the grader will (a fresh kernel, top to bottom) ...",
               file=sys.stderr, flush=True)
-        rows = grade.grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
+        rows = grading.grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
                                 None, confine, [course_dir() / "solutions"],  # hidden, as in grading
                                 full=args.full)
         passed = sum(r.status == Status.PASSED for r in rows)

@@ -47,7 +47,8 @@ class Row:
 
 def student_of(path: Path, folder: Path | None, lessons: list[str]) -> str:
     """Who handed in ``path``: the first folder below ``folder`` (the folder given to the
-    grader that holds it), else the file name without any lesson's name in it."""
+    grader that holds it), else the file name without any lesson's name in it, else (a file
+    given by itself, named only after its lesson) the folder that holds it."""
     if folder is not None:
         parts = path.relative_to(folder).parts
         if len(parts) > 1:
@@ -56,8 +57,8 @@ def student_of(path: Path, folder: Path | None, lessons: list[str]) -> str:
     for lesson in sorted(lessons, key=len, reverse=True):
         pattern = r"[-_ .]*" + r"[-_ .]+".join(map(re.escape, lesson.split("_"))) + r"[-_ .]*"
         rest = re.sub(pattern, "_", stem, count=1, flags=re.I)
-        if rest != stem:
-            return rest.strip("_") or stem
+        if rest != stem:  # a file given alone, named only after its lesson: its folder
+            return rest.strip("_") or (folder is None and path.parent.name) or stem
     return stem
 
 
