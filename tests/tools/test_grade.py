@@ -169,7 +169,9 @@ def graded(tmp_path_factory):
         rows = list(csv.DictReader(f))
     return SimpleNamespace(code=code, printed=printed.getvalue(), data=data, csv=rows,
                            before=before, after=digests(folder), decoy=decoy,
-                           notes=notes.getvalue(), feedback=out / "feedback")
+                           notes=notes.getvalue(), feedback=out / "feedback", folder=folder,
+                           options=["--timeout", TIMEOUT, "--extra-checks", str(CHECKS),
+                                    "--points", str(out / "points.toml")])
 
 
 def results_of(data, name):
@@ -457,8 +459,9 @@ def hostile(tmp_path_factory):
         code = cli.main(["grade", str(folder), "--timeout", "6", "--extra-checks", str(CHECKS),
                          "--results", str(out / "results"), "--json", str(out / "grades.json"),
                          "--keep-executed", str(out / "executed")])
-    return SimpleNamespace(code=code, printed=printed.getvalue(), out=out,
-                           data=json.loads((out / "grades.json").read_text()))
+    return SimpleNamespace(code=code, printed=printed.getvalue(), out=out, folder=folder,
+                           data=json.loads((out / "grades.json").read_text()),
+                           options=["--timeout", "6", "--extra-checks", str(CHECKS)])
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -486,31 +489,23 @@ def test_output_is_capped_and_the_executed_notebooks_are_kept(hostile):
     assert "[output capped: more than" in text and "y" * 1000 not in text.split("capped")[-1]
 
 
-def statuses(folder, *options):
-    """{(notebook file, exercise): (status, points)} of grading ``folder`` with ``options``."""
-    out = folder.parent / f"{folder.name}-{len(options)}.json"
+def grades(data) -> dict:
+    """{(notebook, exercise): (status, points)} of a gradebook's JSON."""
+    return {(r["notebook"], r["exercise"]): (r["status"], r["points"]) for r in data["results"]}
+
+
+@pytest.mark.parametrize("suite", ["graded", "hostile"])
+def test_the_fast_run_grades_every_submission_as_the_full_run_does(suite, request, tmp_path):
+    """By default only the cells the checks depend on run; the same folder run top to
+    bottom (--full), with the same options, gets the same grades, for the ordinary and the
+    hostile submissions alike."""
+    fast = request.getfixturevalue(suite)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        assert cli.main(["grade", str(folder), "--timeout", "6", "--extra-checks", str(CHECKS),
-                         "--results", str(out.with_suffix("")), "--json", str(out),
-                         *options]) == 0
-    return {(Path(r["notebook"]).name, r["exercise"]): (r["status"], r["points"])
-            for r in json.loads(out.read_text())["results"]}
-
-
-def test_the_fast_run_grades_every_submission_as_the_full_run_does(tmp_path):
-    """Only the cells the checks depend on run by default; the grades equal a full run's,
-    for the ordinary and the hostile submissions alike."""
-    folder = tmp_path / "class"
-    folder.mkdir()
-    for name, (make, _) in SUBMISSIONS.items():
-        content = make()
-        if not isinstance(content, bytes) and "/" not in name:
-            nbformat.write(content, folder / name)
-    for name, (make, _, _) in HOSTILE.items():
-        nbformat.write(make(), folder / name)
-    fast, full = statuses(folder), statuses(folder, "--full")
-    assert fast == full
-    assert len(fast) > 20
+        assert cli.main(["grade", str(fast.folder), *fast.options, "--full", "--results",
+                         str(tmp_path / "results"), "--json", str(tmp_path / "full.json")]) == 0
+    full = grades(json.loads((tmp_path / "full.json").read_text()))
+    assert grades(fast.data) == full
+    assert len(full) > 12
 
 
 def test_kept_notebooks_are_not_overwritten_unless_asked(hostile, capsys):

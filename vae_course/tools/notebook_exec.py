@@ -40,7 +40,7 @@ _ASYNCIO_LOG = logging.getLogger("asyncio")
 CELL_OUTPUT_LIMIT = 1_000_000  # characters of output one cell keeps
 TOTAL_OUTPUT_LIMIT = 20_000_000  # characters of output all cells together keep
 _TIMEOUT_NAME = "CellTimeoutError"
-IDLE_TIMEOUT = 30  # seconds an interrupted kernel gets to become idle again
+IDLE_TIMEOUT = 10  # seconds an interrupted kernel gets to become idle again (it takes milliseconds)
 
 
 @dataclass
