@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from vae_course.tools import gradebook
+import contextlib
+import io
+
+from vae_course.tools import cli, gradebook
 from vae_course.tools.gradebook import Row
 
 
@@ -23,3 +26,11 @@ def rows() -> list[Row]:
            Row("s/carol/homework.pdf", "", "-", "error", "not a notebook.", student="carol")]
     gradebook.award(out, {"double": 2.0})
     return out
+
+
+def vae_course(*argv) -> tuple[int, str, str]:
+    """Run the command line in this process: (exit status, what it printed, its errors)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()

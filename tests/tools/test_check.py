@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 
 import nbformat
 from fixtures.toy_lesson import CHECKS
 
-from vae_course.tools import cli
-
-from .test_grade import filled, with_cell
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+from .helpers import vae_course
+from .test_grade import with_cell
 
 
 def test_check_says_what_the_grader_says_and_changes_nothing(tmp_path):
@@ -28,11 +18,11 @@ def test_check_says_what_the_grader_says_and_changes_nothing(tmp_path):
     # redefines double
     nbformat.write(with_cell("def double(x):\n    return x + 1", at=9), mine)
     before = hashlib.sha256(mine.read_bytes()).hexdigest()
-    code, printed, _ = run("check", mine, "--extra-checks", CHECKS, "--timeout", 20)
+    code, printed, _ = vae_course("check", mine, "--extra-checks", CHECKS, "--timeout", 20)
     assert code == 0
     assert hashlib.sha256(mine.read_bytes()).hexdigest() == before
     assert list(tmp_path.iterdir()) == [mine]
-    code, _, _ = run("grade", mine, "--extra-checks", CHECKS, "--timeout", 20, "--results",
+    code, _, _ = vae_course("grade", mine, "--extra-checks", CHECKS, "--timeout", 20, "--results",
                      tmp_path.parent / f"{tmp_path.name}-results", "--json",
                      tmp_path.parent / f"{tmp_path.name}.json")
     graded = json.loads((tmp_path.parent / f"{tmp_path.name}.json").read_text())["results"]
@@ -44,12 +34,12 @@ def test_check_says_what_the_grader_says_and_changes_nothing(tmp_path):
 
 
 def test_check_needs_a_notebook_that_exists(tmp_path):
-    code, _, err = run("check", tmp_path / "nope.ipynb")
+    code, _, err = vae_course("check", tmp_path / "nope.ipynb")
     assert code == 2 and "give the path of your .ipynb file" in err
 
 
 def test_a_file_that_is_not_a_notebook_is_said_plainly(tmp_path):
     bad = tmp_path / "01_autoencoder.ipynb"
     bad.write_text("{ not json")
-    code, printed, _ = run("check", bad)
+    code, printed, _ = vae_course("check", bad)
     assert code == 0 and "the notebook: error." in printed and "Traceback" not in printed

@@ -7,16 +7,15 @@ must equal the one-process run's.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import nbformat
 import pytest
 from fixtures.toy_lesson import CHECKS, LESSON, toy_solution
 
-from vae_course.tools import cli
 from vae_course.tools.student_notebook import put_back, student_notebook
+
+from .helpers import vae_course
 
 DONE = {"ann": {"double", "countdown"}, "ben": {"double"}, "cat": set(), "dan": {"countdown"},
         "eva": {"double", "countdown"}, "fay": {"double"}}
@@ -28,13 +27,6 @@ def make_class(folder):
         (folder / student).mkdir(parents=True)
         nb = put_back(student_notebook(solution, LESSON), solution, exercises=exercises)
         nbformat.write(nb, folder / student / f"{LESSON}.ipynb")
-
-
-def vae_course(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def outputs(folder):
