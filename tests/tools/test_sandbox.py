@@ -19,6 +19,7 @@ import pytest
 from fixtures.toy_lesson import CHECKS, LESSON, toy_solution
 
 from vae_course.tools import cli, sandbox
+from vae_course.tools.kernel_server import KernelServer
 from vae_course.tools.notebook_exec import KernelSession, kernel_env
 from vae_course.tools.student_notebook import put_back, student_notebook
 
@@ -55,13 +56,15 @@ def listening():
         server.close()
 
 
-def run_sandboxed(folder: Path, sources: list[str], hide=(), cell_timeout=30):
-    workspace = sandbox.Workspace(folder, confine=True, hide=list(hide))
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    with KernelSession(nb, folder, cell_timeout, None, kernel_env(workspace.env()),
-                       client_options=workspace.manager_options()) as kernel:
-        runs = kernel.run_all()
-    return runs, nb
+def run_sandboxed(root: Path, sources: list[str], hide=(), cell_timeout=30):
+    """Run ``sources`` on a kernel forked by a sandboxed server; (runs, notebook, its folder)."""
+    with KernelServer(root, confine=True, hide=list(hide)) as server:
+        workspace = server.workspace()
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+        with KernelSession(nb, workspace.folder, cell_timeout, None, kernel_env(workspace.env()),
+                           client_options=workspace.manager_options()) as kernel:
+            runs = kernel.run_all()
+    return runs, nb, workspace.folder
 
 
 @needs_bwrap
@@ -81,7 +84,7 @@ def test_the_sandboxed_kernel_writes_only_its_folder_and_reaches_no_network(tmp_
     with listening() as port:
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # the port answers from outside the sandbox
-        runs, nb = run_sandboxed(folder, [
+        runs, nb, folder = run_sandboxed(folder, [
             f"open({str(decoy)!r}, 'w').write('hacked')",
             f"import os\nos.remove({str(decoy)!r})",
             "open('mine.txt', 'w').write('fine'); print(open('mine.txt').read())",
@@ -152,10 +155,10 @@ def test_what_the_kernel_needs_is_never_hidden(tmp_path):
         == [tmp_path.resolve(), (repo / "solutions").resolve()]
 
 
-def test_unconfined_workspaces_start_the_usual_kernel(tmp_path, monkeypatch):
+def test_a_workspace_without_a_server_starts_the_usual_kernel(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path / "no-cache-yet"))
     (tmp_path / "w").mkdir()
-    workspace = sandbox.Workspace(tmp_path / "w", confine=False)
+    workspace = sandbox.Workspace(tmp_path / "w")
     assert workspace.manager_options() == {}
     env = workspace.env()
     assert Path(env["VAE_COURSE_CACHE"]).parent == workspace.folder

@@ -18,13 +18,19 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from tqdm import tqdm
 
 from . import feedback, grade_store, gradebook, grader_cell, sandbox
 from ..train import cache_dir
 from .gradebook import Row
 from .grading import DEFAULT_TIMEOUT, grade_file
+from .kernel_server import KernelServer
 from .submissions import known_lessons, submissions
 
 def printable(text: str) -> str:
@@ -53,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep each submission's result here as soon as it is graded; a "
                              "rerun skips what is already graded (default: grades/ in the "
                              "course's cache, next to the trained models)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="grade N students at once (default 1; about one per two cores)")
     parser.add_argument("--shard", metavar="K/N",
                         help="grade only the K-th of N shares of the students (1 <= K <= N); "
                              "`vae-course merge` joins the shards' results")
@@ -138,11 +146,57 @@ class _Stop:
         raise KeyboardInterrupt
 
 
+class _Progress:
+    """A line per submission saying how far the class is and the time left; where the
+    output is a terminal, also a bar."""
+
+    def __init__(self, total: int, done: int, students: int, students_done: int):
+        self.total, self.done, self.students = total, done, students
+        self.students_done, self.before, self.start = students_done, done, time.monotonic()
+        self.bar = tqdm(total=total, initial=done, unit="notebook", file=sys.stderr,
+                        disable=None, dynamic_ncols=True, leave=False)
+        self.lock = threading.Lock()
+
+    def say(self, text: str) -> None:
+        with self.lock:
+            tqdm.write(text, file=sys.stderr)
+            sys.stderr.flush()
+
+    def graded(self, shown: str, seconds: float, last_of_student: bool) -> None:
+        with self.lock:
+            self.done += 1
+            self.students_done += last_of_student
+            rate = (time.monotonic() - self.start) / (self.done - self.before)
+            left = rate * (self.total - self.done)
+            self.bar.set_postfix_str(f"{self.students_done}/{self.students} students",
+                                     refresh=False)
+            self.bar.update()
+            tqdm.write(f"  {shown}: done in {seconds:.0f} s; {self.done}/{self.total} notebooks, "
+                       f"{self.students_done}/{self.students} students, about "
+                       f"{_duration(left)} left", file=sys.stderr)
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         print(f"error: not found: {', '.join(printable(str(p)) for p in missing)}. Give notebooks "
               f"or folders that exist.", file=sys.stderr)
+        return 2
+    if args.jobs < 1:
+        print(f"error: --jobs {args.jobs}: give a number of submissions to grade at once, "
+              f"1 or more.", file=sys.stderr)
         return 2
     extra = str(args.extra_checks.resolve()) if args.extra_checks else None
     try:
@@ -164,9 +218,7 @@ def run(args: argparse.Namespace) -> int:
     if note:
         print(note, file=sys.stderr, flush=True)
     args.results = args.results or cache_dir() / "grades"
-    hide = [*files, course_dir() / "solutions", args.results.resolve(),
-            *([args.keep_executed.resolve()] if args.keep_executed else [])]
-    lessons, rows = known_lessons(registry), []
+    lessons = known_lessons(registry)
     store = grade_store.Store(args.results)
     args.results.mkdir(parents=True, exist_ok=True)
     settings = grade_store.settings_digest(
@@ -177,42 +229,85 @@ def run(args: argparse.Namespace) -> int:
                 for p in files]
     chosen = [i for i, s in enumerate(students)
               if shard is None or grade_store.shard_of(s, shard[1]) == shard[0]]
-    stop = _Stop()
+    keys, graded = {}, {}
+    for i in chosen:
+        try:
+            content = files[i].read_bytes()
+        except OSError:
+            content = b""  # grade_file reports why it cannot be read
+        keys[i] = grade_store.record_key(shown_path(files[i]), content, settings)
+        kept = store.get(keys[i])
+        if kept is not None:
+            graded[i] = kept
+            print(f"{shown_path(files[i])}: graded before (kept in {args.results})",
+                  file=sys.stderr, flush=True)
+    by_student: dict[str, list[int]] = {}
+    for i in chosen:
+        if i not in graded:
+            by_student.setdefault(students[i], []).append(i)
+    stop, stopping = _Stop(), threading.Event()
     previous = signal.signal(signal.SIGTERM, stop)
-    done = 0
-    try:
-        for n, i in enumerate(chosen, 1):
-            path, shown = files[i], shown_path(files[i])
-            try:
-                content = path.read_bytes()
-            except OSError:
-                content = b""  # grade_file reports why it cannot be read
-            key = grade_store.record_key(shown, content, settings)
-            graded = store.get(key)
-            if graded is None:
+    everyone = {students[i] for i in chosen}
+    progress = _Progress(len(chosen), len(graded), len(everyone), len(everyone - set(by_student)))
+    lock, servers = threading.Lock(), set()
+
+    def grade_student(student: str, scratch: Path) -> None:
+        """One student's notebooks, one after another, on kernels forked by one server."""
+        with KernelServer(Path(tempfile.mkdtemp(dir=scratch)), confine, hide) as server:
+            with lock:
+                if stopping.is_set():
+                    return
+                servers.add(server)
+            for i in by_student[student]:
+                if stopping.is_set():
+                    return
+                path, shown = files[i], shown_path(files[i])
                 start = time.monotonic()
-                print(f"[{n}/{len(chosen)}] grading {shown} ...", file=sys.stderr, flush=True)
-                keep = (args.keep_executed / feedback.safe_name(students[i])
+                progress.say(f"grading {shown} ...")
+                keep = (args.keep_executed / feedback.safe_name(student)
                         / feedback.safe_name(path.name) if args.keep_executed else None)
-                graded = grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
-                                    args.notebook_timeout, confine, hide, keep, args.full)
-                for row in graded:
-                    row.student = students[i]
-                store.put(key, graded, path=shown, position=i, sandboxed=confine)
-                print(f"  done in {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
-            else:
-                print(f"[{n}/{len(chosen)}] {shown}: graded before (kept in {args.results})",
-                      file=sys.stderr, flush=True)
-            rows += graded
-            done += 1
-    except KeyboardInterrupt:
-        print(f"stopped by {stop.signal or 'Ctrl-C'}: {done} of {len(chosen)} submissions graded and kept in "
-              f"{args.results}; run the same command again to grade the rest.",
-              file=sys.stderr, flush=True)
-        report(rows, points, args, sandboxed=confine)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+                rows = grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
+                                  args.notebook_timeout, confine, hide, keep, args.full, server)
+                with lock:
+                    if stopping.is_set():
+                        return  # cut short by the stop: not a grade
+                    for row in rows:
+                        row.student = student
+                    store.put(keys[i], rows, path=shown, position=i, sandboxed=confine)
+                    graded[i] = rows
+                progress.graded(shown, time.monotonic() - start, i == by_student[student][-1])
+            with lock:
+                servers.discard(server)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        # Each student's kernels write only in a folder of their own under ``scratch``;
+        # the rest of ``scratch`` (other students' folders) is hidden from them.
+        hide = [*files, course_dir() / "solutions", args.results.resolve(), Path(scratch),
+                *([args.keep_executed.resolve()] if args.keep_executed else [])]
+        pool = ThreadPoolExecutor(max_workers=args.jobs)
+        try:
+            futures = [pool.submit(grade_student, student, Path(scratch))
+                       for student in by_student]
+            for future in futures:
+                future.result()
+        except KeyboardInterrupt:
+            stopping.set()
+            with lock:
+                for server in list(servers):
+                    server.close()  # its kernels end; the student being graded is not kept
+            pool.shutdown(wait=True, cancel_futures=True)
+            progress.close()
+            rows = [row for i in chosen if i in graded for row in graded[i]]
+            print(f"stopped by {stop.signal or 'Ctrl-C'}: {len(graded)} of {len(chosen)} "
+                  f"submissions graded and kept in {args.results}; run the same command again "
+                  f"to grade the rest.", file=sys.stderr, flush=True)
+            report(rows, points, args, sandboxed=confine)
+            return 130
+        finally:
+            pool.shutdown(wait=True)
+            signal.signal(signal.SIGTERM, previous)
+    progress.close()
+    rows = [row for i in chosen for row in graded[i]]
     if shard:
         print(f"shard {shard[0]}/{shard[1]}: {len(chosen)} of {len(files)} submissions; "
               f"`vae-course merge {args.results}` joins the shards.", file=sys.stderr)

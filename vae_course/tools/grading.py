@@ -13,8 +13,10 @@ message, blaming a cell on an exercise only when the exercise needed it. Used by
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import feedback, grader_cell, sandbox
+from .kernel_server import KernelServer
 from ..checks.core import Exercise
 from ..checks.results import Status
 from .copying import copies_failed
@@ -155,13 +158,15 @@ def run_once(nb: NotebookNode, skip: dict[int, str], exercises: list[Exercise],
 def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | None,
                    timeout: float, notebook_timeout: float | None, confine: bool = False,
                    hide: list[Path] | None = None, name: str = "submission.ipynb",
-                   keep: Path | None = None, full: bool = False) -> list[tuple[str, str]]:
+                   keep: Path | None = None, full: bool = False,
+                   server: KernelServer | None = None) -> list[tuple[str, str]]:
     """(status, message) per exercise, for a submission already parsed.
 
-    The notebook runs in a fresh kernel whose working folder is a new temporary folder
-    (named as any temporary folder, the notebook under its own ``name``), in the sandbox
-    when ``confine`` (see :mod:`vae_course.tools.sandbox`; ``hide``: what it must not
-    read). An exercise answered with the course's reference is failed. A cell that ends
+    The notebook runs in a fresh kernel forked by ``server`` (one student's; None: a
+    server of its own, in the sandbox when ``confine``, see :mod:`.kernel_server`;
+    ``hide``: what it must not read), whose working folder is a new temporary folder
+    (named as any temporary folder, the notebook under its own ``name``). An exercise
+    answered with the course's reference is failed. A cell that ends
     the kernel (``exit()``, ``os._exit()``) or ignores the interrupt after its time limit
     is skipped and the notebook run again, up to :data:`MAX_RESTARTS` times, so that the
     rest still gets graded. ``keep``: write the executed notebook there (outputs capped).
@@ -173,9 +178,13 @@ def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | Non
     cells = None if full else cells_needed(nb, {n for e in exercises for n in e.needs})
     outcome: list[tuple[str, str]] = []
     capped: list[int] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        nbformat.write(nb, Path(tmp) / name)
-        workspace = sandbox.Workspace(Path(tmp), confine, hide)
+    with contextlib.ExitStack() as stack:
+        if server is None:
+            root = stack.enter_context(tempfile.TemporaryDirectory())
+            server = stack.enter_context(KernelServer(Path(root), confine, hide))
+        workspace = server.workspace()
+        stack.callback(shutil.rmtree, workspace.folder, ignore_errors=True)
+        nbformat.write(nb, workspace.folder / name)
         while len(outcome) < len(exercises):
             attempt = run_once(copy.deepcopy(nb), skip, exercises[len(outcome):], extra,
                                timeout, notebook_timeout, workspace, len(skip) < MAX_RESTARTS,
@@ -202,10 +211,12 @@ def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | Non
 def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: set[str],
                extra: str | None, timeout: float, notebook_timeout: float | None,
                confine: bool = False, hide: list[Path] | None = None,
-               keep: Path | None = None, full: bool = False) -> list[Row]:
+               keep: Path | None = None, full: bool = False,
+               server: KernelServer | None = None) -> list[Row]:
     """The rows of one submission; problems with the file become a single error row.
 
-    ``keep``: where to write the executed notebook (None: not kept)."""
+    ``keep``: where to write the executed notebook (None: not kept); ``server``: the
+    student's kernel server (None: one for this submission alone)."""
     try:
         nb = read_submission(path)
         lesson = lesson_of(nb, path, known_lessons(registry))
@@ -216,7 +227,8 @@ def grade_file(path: Path, shown: str, registry: dict[str, Exercise], public: se
         return [Row(shown, lesson, NO_EXERCISE, Status.ERROR, f"lesson {lesson} has no exercises to grade.")]
     try:
         outcome = grade_notebook(nb, exercises, extra, timeout, notebook_timeout, confine, hide,
-                                 name=feedback.safe_name(path.name), keep=keep, full=full)
+                                 name=feedback.safe_name(path.name), keep=keep, full=full,
+                                 server=server)
     except Exception as exc:  # e.g. the kernel could not start
         return [Row(shown, lesson, NO_EXERCISE, Status.ERROR,
                     f"could not run the notebook: {type(exc).__name__}: {exc}")]

@@ -1,23 +1,24 @@
 """Where a submission's kernel runs: its own folder, and on Linux a bubblewrap sandbox.
 
-Every submission gets a fresh temporary folder (:class:`Workspace`): the kernel's
-working folder, home for the caches that Python tools write (IPython, matplotlib,
-``TMPDIR``), and its own model cache, which lists the instructor's cached models as
-links. A model it trains is saved there, so the course's own saving never changes the
-instructor's cache (the sandbox stops code that writes there on purpose).
+Every kernel gets a fresh temporary folder (:class:`Workspace`): its working folder,
+home for the caches that Python tools write (IPython, matplotlib, ``TMPDIR``), and its
+own model cache, which lists the instructor's cached models as links. A model it trains
+is saved there, so the course's own saving never changes the instructor's cache (the
+sandbox stops code that writes there on purpose).
 
-Where ``bwrap`` (Debian/Ubuntu package ``bubblewrap``) runs, the kernel is started as
+Where ``bwrap`` (Debian/Ubuntu package ``bubblewrap``) runs, a student's kernels are
+forked by a server (:mod:`.kernel_server`) started as
 
     bwrap --ro-bind / / --dev /dev --proc /proc --bind DIR DIR --unshare-net
-          --unshare-pid --unshare-ipc --cap-drop ALL --die-with-parent  python -m ipykernel ...
+          --unshare-pid --unshare-ipc --cap-drop ALL --die-with-parent  python -m ...
 
-the whole file system read-only except its folder DIR, no network (a new, empty
-network namespace), no view of other processes, and no capabilities (so even root
-cannot remount the file system writable). The grader talks to it through Unix sockets
-in DIR (jupyter's ``ipc`` transport), which need no network. Files that other students
-handed in, and the course's ``solutions/``, are hidden from it.
+the whole file system read-only except that student's folder DIR, no network (a new,
+empty network namespace), no view of other processes, and no capabilities (so even
+root cannot remount the file system writable). The grader talks to the kernels through
+Unix sockets in DIR (jupyter's ``ipc`` transport), which need no network. Files that
+students handed in (their own included: the kernel runs a copy), the course's
+``solutions/`` and the other students' folders are hidden from it.
 """
-
 from __future__ import annotations
 
 import functools
@@ -25,8 +26,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-from jupyter_client import AsyncKernelManager
 
 NOT_CONFINED = ("note: submissions run unconfined: no sandbox is available here ({why}). "
                 "Student code can read and write whatever you can. Install bubblewrap "
@@ -43,7 +42,7 @@ def bwrap() -> tuple[str | None, str]:
     if path is None:
         return None, "bwrap is not installed"
     try:
-        trial = subprocess.run([path, *_confine(Path("/tmp"), []), "true"], capture_output=True,
+        trial = subprocess.run([path, *confine(Path("/tmp"), []), "true"], capture_output=True,
                                timeout=30, text=True)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"bwrap does not run: {exc}"
@@ -52,7 +51,7 @@ def bwrap() -> tuple[str | None, str]:
     return path, ""
 
 
-def _confine(folder: Path, hide: list[Path]) -> list[str]:
+def confine(folder: Path, hide: list[Path]) -> list[str]:
     """bwrap's options: read-only everything, ``hide`` masked, ``folder`` writable."""
     args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for path in hide:
@@ -89,20 +88,18 @@ def hideable(paths: list[Path]) -> list[Path]:
 
 
 class Workspace:
-    """A submission's temporary folder, and how its kernel is started there.
+    """A kernel's temporary folder, and how its kernel is started there.
 
     Args:
         folder: an empty folder of its own (the kernel's working folder).
-        confine: run the kernel in the sandbox (needs :func:`bwrap`).
-        hide: files and folders the kernel must not read (other submissions, solutions).
+        manager_class: the kernel manager that starts the kernel there (one of
+            :class:`~vae_course.tools.kernel_server.KernelServer`'s, which forks it,
+            in the sandbox where there is one); None: jupyter's usual one.
     """
 
-    def __init__(self, folder: Path, confine: bool, hide: list[Path] | None = None):
+    def __init__(self, folder: Path, manager_class: type | None = None):
         self.folder = folder.resolve()
-        self.confine = confine
-        self.hide = hideable(hide or []) if confine else []
-        if confine and bwrap()[0] is None:
-            raise RuntimeError(f"no sandbox: {bwrap()[1]}")
+        self.manager_class = manager_class
 
     def env(self) -> dict[str, str]:
         """Environment variables for the kernel: scratch folders and caches inside the folder,
@@ -122,32 +119,7 @@ class Workspace:
 
     def manager_options(self) -> dict:
         """Keyword arguments for nbclient's NotebookClient that start the kernel here."""
-        if not self.confine:
-            return {}
-        prefix = [bwrap()[0], *_confine(self.folder, self.hide)]
-        folder = self.folder
-
-        class SandboxedKernelManager(AsyncKernelManager):
-            """Starts the kernel inside bwrap and talks to it over Unix sockets in ``folder``."""
-
-            def __init__(self, **kwargs):
-                super().__init__(**kwargs)
-                self.transport = "ipc"
-                self.connection_file = str(folder / "kernel.json")
-                self.ip = str(folder / "kernel-ipc")
-
-            def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
-                return [*prefix, *super().format_kernel_cmd(extra_arguments)]
-
-            async def interrupt_kernel(self) -> None:
-                # A SIGINT to the process group would end bwrap itself, and the kernel
-                # with it; the kernel interrupts itself on this message instead.
-                if self.has_kernel:
-                    self._connect_control_socket()
-                    self.session.send(self._control_socket,
-                                      self.session.msg("interrupt_request", content={}))
-
-        return {"kernel_manager_class": SandboxedKernelManager}
+        return {"kernel_manager_class": self.manager_class} if self.manager_class else {}
 
 
 def link_cache(source: Path, target: Path) -> bool:
