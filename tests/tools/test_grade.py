@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -163,7 +164,8 @@ def graded(tmp_path_factory):
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(notes):
         code = cli.main(["grade", str(folder), "--timeout", TIMEOUT, "--extra-checks", str(CHECKS),
                          "--results", str(out / "results"), "--json", str(out / "grades.json"), "--csv", str(out / "grades.csv"),
-                         "--points", str(out / "points.toml"), "--feedback", str(out / "feedback")])
+                         "--points", str(out / "points.toml"), "--feedback", str(out / "feedback"),
+                         "--jobs", "2"])
     data = json.loads((out / "grades.json").read_text())
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -276,6 +278,8 @@ def test_usage_errors_exit_non_zero(tmp_path, capsys):
     (tmp_path / "x.ipynb").write_text("{}")
     assert cli.main(["grade", str(tmp_path / "x.ipynb"), "--extra-checks", str(bad)]) == 2
     assert "broken on purpose" in capsys.readouterr().err
+    assert cli.main(["grade", str(tmp_path / "x.ipynb"), "--jobs", "0"]) == 2
+    assert "--jobs 0: give a number of submissions to grade at once" in capsys.readouterr().err
 
 
 def test_bad_points_or_a_full_feedback_folder_stop_before_grading(tmp_path, capsys):
@@ -327,6 +331,9 @@ def test_a_rerun_grades_only_what_is_new_or_changed(tmp_path):
     results = tmp_path / "results"
     code, err = grade_in_process(tmp_path / "class", "--results", results)
     assert code == 0 and err.count("grading ") == 3
+    # each notebook done says how far the class is and how long the rest will take
+    assert "3/3 notebooks, 3/3 students, about 0 s left" in err
+    assert re.search(r"1/3 notebooks, 1/3 students, about \d+ s left", err), err
     code, err = grade_in_process(tmp_path / "class", "--results", results)
     assert code == 0 and "grading " not in err and err.count("graded before") == 3
     nbformat.write(filled(double="return x + 1"), tmp_path / "class" / "bob" / f"{LESSON}.ipynb")
@@ -426,6 +433,10 @@ HOSTILE = {  # file name -> (notebook, (double, countdown) statuses, words in th
         "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "while True:\n    time.sleep(0.1)"), ("passed", "passed"), "ignored the interrupt"),
     "exits-90_toy.ipynb": (lambda: with_cell("exit()"), ("passed", "passed"), "called exit()"),
+    # tries to end the process that forks the kernels: in the sandbox it cannot
+    **({"rogue-90_toy.ipynb": (lambda: with_cell("import os, signal\nos.kill(os.getppid(), "
+                                                 "signal.SIGKILL)"), ("passed", "passed"), "")}
+       if sandbox.bwrap()[0] else {}),
     "loud-90_toy.ipynb": (lambda: loud(), ("passed", "passed"),
                           "printed more than the grader keeps"),
     "sly-90_toy.ipynb": (lambda: filled(double=DETECTS_THE_GRADER.replace(
@@ -458,7 +469,7 @@ def hostile(tmp_path_factory):
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
         code = cli.main(["grade", str(folder), "--timeout", "6", "--extra-checks", str(CHECKS),
                          "--results", str(out / "results"), "--json", str(out / "grades.json"),
-                         "--keep-executed", str(out / "executed")])
+                         "--keep-executed", str(out / "executed"), "--jobs", "2"])
     return SimpleNamespace(code=code, printed=printed.getvalue(), out=out, folder=folder,
                            data=json.loads((out / "grades.json").read_text()),
                            options=["--timeout", "6", "--extra-checks", str(CHECKS)])
@@ -496,9 +507,9 @@ def grades(data) -> dict:
 
 @pytest.mark.parametrize("suite", ["graded", "hostile"])
 def test_the_fast_run_grades_every_submission_as_the_full_run_does(suite, request, tmp_path):
-    """By default only the cells the checks depend on run; the same folder run top to
-    bottom (--full), with the same options, gets the same grades, for the ordinary and the
-    hostile submissions alike."""
+    """By default only the cells the checks depend on run, two students at once (--jobs 2);
+    the same folder run top to bottom (--full), one student at a time, with the same
+    options, gets the same grades, for the ordinary and the hostile submissions alike."""
     fast = request.getfixturevalue(suite)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         assert cli.main(["grade", str(fast.folder), *fast.options, "--full", "--results",

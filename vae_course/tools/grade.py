@@ -4,9 +4,12 @@
     vae-course grade alice.ipynb bob.ipynb --csv grades.csv --json grades.json
     vae-course grade submissions/ --timeout 120 --extra-checks ~/private_checks.py
     vae-course grade submissions/ --points points.toml --csv grades.csv --feedback feedback/
+    vae-course grade submissions/ --jobs 4                  # four students at once
 
 Each submission is graded on a fresh kernel by :mod:`.grading` (the grader's own check
-of every exercise of the lesson, so a deleted or edited check cell does not matter),
+of every exercise of the lesson, so a deleted or edited check cell does not matter);
+one student's kernels are forked by one warm server (:mod:`.kernel_server`), and
+``--jobs N`` grades N students at once, each with a server of its own;
 its rows kept as soon as it is done (:mod:`.grade_store`: a rerun resumes, ``--shard``
 splits a class), then the rows go to a gradebook (:mod:`.gradebook`, :mod:`.feedback`).
 Submissions are never modified. The exit status says whether grading could run (0), not

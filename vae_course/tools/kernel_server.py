@@ -19,7 +19,10 @@ and answers one line on its standard output:
 
 At the end of its input it ends every process it started, and itself. It is a child
 subreaper (Linux), so what a kernel starts and leaves behind comes back to it and is
-ended by ``clean``, which the grader asks for after each kernel.
+ended by ``clean``, which the grader asks for after each kernel. In the sandbox it is
+the first process of its PID namespace, which a kernel can neither signal nor trace;
+unconfined, student code runs with the instructor's rights and could end it (the next
+kernel then gets a new server).
 
 On a system without ``os.fork`` (Windows) there is no server: kernels start as usual.
 """
@@ -31,6 +34,7 @@ import ctypes
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,6 +57,8 @@ WARM = ("numpy", "torch", "torch.nn.functional", "torch.distributions", "torchvi
         "vae_course", "vae_course.checks", "vae_course.interactive", "vae_course.claims",
         "vae_course.models", "vae_course.train", "vae_course.data", "vae_course.plots",
         "vae_course.tools.grader_cell")
+SCRATCH = {"TMPDIR": "tmp", "MPLCONFIGDIR": "matplotlib", "XDG_CACHE_HOME": "cache",
+           "IPYTHONDIR": "ipython"}  # the server's own folders under its root
 START_TIMEOUT = 300  # seconds the server may take to import what it warms
 ANSWER_TIMEOUT = 60  # seconds it may take to answer one request
 
@@ -71,7 +77,7 @@ def _prctl(option: int, value: int) -> None:
             pass
 
 
-_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 1, 4, 36
 
 
 def _children(me: int) -> set[int]:
@@ -148,6 +154,9 @@ class _Server:
                 except ChildProcessError:
                     self.exits[pid] = -signal.SIGKILL
                 ended += 1
+        if os.getpid() == 1:  # in the sandbox, whose /dev is its own: empty its shared memory
+            for entry in Path("/dev/shm").iterdir() if Path("/dev/shm").is_dir() else []:
+                _remove(entry)
         return {"ended": ended}
 
 
@@ -155,6 +164,7 @@ def _become_kernel(connection_file: str, cwd: str, env: dict[str, str]) -> None:
     """In the forked child: leave the server behind and run an IPython kernel."""
     os.setsid()  # its own process group: interrupts and kills reach it and its children
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    _prctl(_PR_SET_DUMPABLE, 1)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # the server's pipes to the grader are not the kernel's
         os.dup2(null, fd)
@@ -178,6 +188,7 @@ def serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    _prctl(_PR_SET_DUMPABLE, 0)  # no kernel may attach a debugger to it and change it
     import importlib
 
     for name in WARM:
@@ -236,12 +247,24 @@ class KernelServer:
         self.close()
 
     def workspace(self) -> sandbox.Workspace:
-        """A new, empty folder under the root, with a kernel manager that forks here."""
+        """A new, empty folder under the root, with a kernel manager that forks here.
+
+        What earlier kernels wrote under the root is removed first, so a notebook finds
+        nothing of the one before it (the server's own scratch folders stay, emptied)."""
+        self._tidy()
         folder = Path(tempfile.mkdtemp(dir=self.root))
         if not self.forks:
             return sandbox.Workspace(folder)
         self._ensure_started()
         return sandbox.Workspace(folder, _manager_class(self, folder))
+
+    def _tidy(self) -> None:
+        for entry in self.root.iterdir() if self.root.is_dir() else []:
+            if entry.name in SCRATCH.values() and entry.is_dir() and not entry.is_symlink():
+                for inner in entry.iterdir():
+                    _remove(inner)
+            else:
+                _remove(entry)
 
     def _ensure_started(self) -> None:
         if self.closed:
@@ -249,12 +272,12 @@ class KernelServer:
         if self._process is not None and self._process.poll() is None:
             return
         self._end()
-        scratch = {name: self.root / sub for name, sub in (
-            ("TMPDIR", "tmp"), ("MPLCONFIGDIR", "matplotlib"), ("XDG_CACHE_HOME", "cache"),
-            ("IPYTHONDIR", "ipython"))}
+        scratch = {name: self.root / sub for name, sub in SCRATCH.items()}
         for path in scratch.values():
             path.mkdir(exist_ok=True)
-        prefix = ([sandbox.bwrap()[0], *sandbox.confine(self.root, self.hide)]
+        # In the sandbox the server is its PID namespace's first process, which the
+        # kernels cannot signal (not even SIGKILL): they cannot end it or its other kernels.
+        prefix = ([sandbox.bwrap()[0], *sandbox.confine(self.root, self.hide), "--as-pid-1"]
                   if self.confine else [])
         self._process = subprocess.Popen(
             [*prefix, sys.executable, "-m", "vae_course.tools.kernel_server"],
@@ -308,6 +331,13 @@ class KernelServer:
             process.kill()
             process.wait()
         process.stdout.close()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 class ForkedProcess:
