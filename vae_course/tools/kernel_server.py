@@ -283,7 +283,10 @@ class KernelServer:
             [*prefix, sys.executable, "-m", "vae_course.tools.kernel_server"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=self.root, start_new_session=True,
-            env={**kernel_env(), **{k: str(v) for k, v in scratch.items()}})
+            # The server must never start CUDA (a forked kernel could not use it then): it
+            # imports torch and calls nothing, and asks NVML, not CUDA, if anything asks.
+            env={**kernel_env(), **{k: str(v) for k, v in scratch.items()},
+                 "PYTORCH_NVML_BASED_CUDA_CHECK": "1"})
         if self._read(START_TIMEOUT) != {"ready": True}:
             self._end()
             raise ServerError("the kernel server did not start")
