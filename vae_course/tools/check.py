@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from . import grade, grader_cell, grading, sandbox
 from ..checks import EXERCISES
 from ..checks.results import Status
 from .gradebook import NO_EXERCISE
+from .kernel_server import KernelServer
 from .notebooks import course_dir
 
 
@@ -48,16 +50,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     confine = not args.no_sandbox and sandbox.bwrap()[0] is not None
-    for path in args.notebooks:
-        shown = grade.shown_path(path)
-        print(f"checking {shown} as the grader will (a fresh kernel, top to bottom) ...",
-              file=sys.stderr, flush=True)
-        rows = grading.grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
-                                None, confine, [course_dir() / "solutions"],  # hidden, as in grading
-                                full=args.full)
-        passed = sum(r.status == Status.PASSED for r in rows)
-        print(f"{shown}: {passed} of {len(rows)} exercises pass")
-        for r in rows:
-            name = "the notebook" if r.exercise == NO_EXERCISE else r.exercise
-            print(f"  {r.status.icon} {name}: {r.status}. {r.message}")
+    hide = [*args.notebooks, course_dir() / "solutions"]  # the kernel runs a copy, as in grading
+    with tempfile.TemporaryDirectory() as root, KernelServer(Path(root), confine, hide) as server:
+        for path in args.notebooks:
+            check_one(path, args, registry, extra, confine, server)
     return 0
+
+
+def check_one(path: Path, args: argparse.Namespace, registry: dict, extra: str | None,
+              confine: bool, server: KernelServer) -> None:
+    """Grade one notebook as the grader would and print each exercise's status and hint."""
+    shown = grade.shown_path(path)
+    print(f"checking {shown} as the grader will (a copy, on a fresh kernel) ...",
+          file=sys.stderr, flush=True)
+    rows = grading.grade_file(path, shown, registry, set(EXERCISES), extra, args.timeout,
+                              None, confine, server=server, full=args.full)
+    passed = sum(r.status == Status.PASSED for r in rows)
+    print(f"{shown}: {passed} of {len(rows)} exercises pass")
+    for r in rows:
+        name = "the notebook" if r.exercise == NO_EXERCISE else r.exercise
+        print(f"  {r.status.icon} {name}: {r.status}. {r.message}")
