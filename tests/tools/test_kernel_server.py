@@ -91,8 +91,12 @@ def test_unconfined_a_kernel_that_ends_its_server_ends_with_it_and_the_next_has_
     assert statuses == ["ok"] and printed == ["a new server\n"]
 
 
-def test_a_closed_server_starts_no_kernel(tmp_path):
+def test_a_request_it_does_not_know_or_a_closed_server_is_refused_clearly(tmp_path):
     server = KernelServer(tmp_path, confine=False)
+    server.workspace()  # starts it
+    with pytest.raises(ServerError, match="has no attribute 'format_disk'"):
+        server.ask(op="format_disk")
+    assert server.ask(op="clean") == {"ended": 0}  # it still answers, in step
     server.close()
     with pytest.raises(ServerError, match="closed"):
         server.workspace()

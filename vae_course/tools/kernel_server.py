@@ -296,9 +296,10 @@ class KernelServer:
         try:
             ready, _, _ = select.select([out], [], [], timeout)
             line = out.readline() if ready else b""
-        except (OSError, ValueError):  # closed meanwhile
+            reply = json.loads(line) if line else None
+        except (OSError, ValueError):  # closed meanwhile, or not an answer
             return None
-        return json.loads(line) if line else None
+        return reply if isinstance(reply, dict) else None
 
     def ask(self, **request) -> dict:
         """Send one request and return the answer; raises :class:`ServerError`."""
@@ -312,8 +313,9 @@ class KernelServer:
             except (OSError, ValueError) as exc:
                 raise ServerError(f"the kernel server has ended ({exc})") from exc
             reply = self._read(ANSWER_TIMEOUT, process)
-        if reply is None:
-            raise ServerError("the kernel server stopped answering")
+            if reply is None:  # a late answer must never be taken for the next one's
+                self._end()
+                raise ServerError("the kernel server stopped answering")
         if "error" in reply:
             raise ServerError(reply["error"])
         return reply
