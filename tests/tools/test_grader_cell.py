@@ -244,3 +244,22 @@ def test_tricks_on_notebook_01_are_not_graded_passed(tmp_path):
         for exercise in ("autoencode", "reconstruction_loss"):
             status = got[trick, exercise]
             assert (status == "passed") == (trick == "honest"), (trick, exercise, status)
+
+
+def test_replays_judge_alike_when_students_are_graded_at_once(monkeypatch):
+    """``grade --jobs N`` judges several records at once; checks seed torch's global
+    generator, so replays must not interleave (a replay drawing another's numbers would
+    disagree with its record and grade a right answer as an error)."""
+    import contextlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    cell = displayed("autoencode", {"autoencode": autoencode})
+    alone = judged("autoencode", cell)
+    assert alone["status"] == "passed"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        at_once = list(pool.map(lambda _: judged("autoencode", cell), range(64)))
+    assert all(v == alone for v in at_once)
+    monkeypatch.setattr(grader_cell, "_REPLAYING", contextlib.nullcontext())  # the test can fail
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        unguarded = list(pool.map(lambda _: judged("autoencode", cell), range(64)))
+    assert any(v != alone for v in unguarded), "replays did not interleave: nothing was tested"

@@ -34,6 +34,7 @@ import base64
 import binascii
 import functools
 import importlib.util
+import threading
 from pathlib import Path
 
 from ..checks import core
@@ -41,6 +42,9 @@ from ..checks.results import Status
 
 MIME = "application/vnd.vae-course.record+json"  # what the grader's cell displays
 MAX_RECORD_CHARS = 64_000_000  # a record this large was not written by record()
+# One replay at a time in the grader: checks seed torch's global generator, which
+# ``vae-course grade --jobs N`` would otherwise share between the students graded at once.
+_REPLAYING = threading.Lock()
 
 CELL = """\
 from vae_course.tools.grader_cell import record as _vae_course_record
@@ -140,6 +144,7 @@ def verdict(exercise: core.Exercise, cell) -> dict | None:
     except (binascii.Error, ValueError):
         return _error(name, "not graded: the record displayed for this exercise is malformed.")
     try:
-        return exercise.replay(raw).as_dict()
+        with _REPLAYING:
+            return exercise.replay(raw).as_dict()
     except Exception as exc:  # one broken exercise must not hide the others
         return _error(name, f"the checker could not judge the record: {type(exc).__name__}: {exc}")
