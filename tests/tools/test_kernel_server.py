@@ -48,7 +48,9 @@ FINDS_NONE = """\
 import os, torch, vae_course
 print(hasattr(vae_course, "LEFT_BEHIND"), hasattr(torch, "LEFT_BEHIND"),
       "LEFT_BEHIND" in os.environ, sorted(os.listdir(".")), torch.initial_seed())
-print(sorted(os.listdir("..")), os.listdir("../tmp"), os.getpid() < 100 and os.listdir("/dev/shm"))"""
+print(sorted(os.listdir("..")), os.listdir("../tmp"), os.getpid() < 100 and os.listdir("/dev/shm"))
+import sys
+print(os.path.basename(sys.argv[0]), sys.argv[1])"""
 
 
 @pytest.mark.parametrize("confine", CONFINE, ids=lambda c: "sandboxed" if c else "unconfined")
@@ -63,6 +65,7 @@ def test_each_kernel_starts_clean_and_nothing_of_the_last_one_survives(tmp_path,
     assert "mine.txt" not in printed[0] and second != first
     assert printed[0].split("\n")[1] == str(sorted(["cache", "ipython", "matplotlib", "tmp",
                                                      second.name])) + (" [] []" if confine else " [] False")
+    assert printed[0].split("\n")[2] == "ipykernel_launcher.py -f"  # as jupyter starts one
     # torch's generator starts where the first kernel's started, not where it was left
     assert int(printed[0].split("\n")[0].split("]")[1]) == seed != 1234
     if not confine:  # in the sandbox its pid is another namespace's

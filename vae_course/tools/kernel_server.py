@@ -175,7 +175,11 @@ def _become_kernel(connection_file: str, cwd: str, env: dict[str, str]) -> None:
     os.environ.clear()
     os.environ.update(env)
     tempfile.tempdir = None  # found again from the kernel's TMPDIR
-    sys.argv = [sys.argv[0]]
+    import importlib.util
+
+    # what a kernel started by jupyter sees: nothing here says it was forked for grading
+    launcher = importlib.util.find_spec("ipykernel_launcher")
+    sys.argv = [launcher.origin if launcher else "ipykernel_launcher", "-f", connection_file]
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
