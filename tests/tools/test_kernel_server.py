@@ -94,6 +94,13 @@ def test_unconfined_a_kernel_that_ends_its_server_ends_with_it_and_the_next_has_
     assert statuses == ["ok"] and printed == ["a new server\n"]
 
 
+def test_the_environment_given_reaches_the_kernels(tmp_path):
+    with KernelServer(tmp_path, confine=False, env={"OMP_NUM_THREADS": "1"}) as server:
+        statuses, printed, _ = run(server, "import os, torch\n"
+                                           "print(os.environ['OMP_NUM_THREADS'], torch.get_num_threads())")
+    assert statuses == ["ok"] and printed == ["1 1\n"]
+
+
 def test_a_request_it_does_not_know_or_a_closed_server_is_refused_clearly(tmp_path):
     server = KernelServer(tmp_path, confine=False)
     server.workspace()  # starts it

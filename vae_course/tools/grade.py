@@ -19,6 +19,7 @@ whether students passed.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import tempfile
@@ -254,9 +255,14 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(len(chosen), len(graded), len(everyone), len(everyone - set(by_student)))
     lock, servers = threading.Lock(), set()
 
+    # N students at once share the cores: each one's kernels get 1/N of them
+    threads = ({} if args.jobs == 1 or "OMP_NUM_THREADS" in os.environ else
+               {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // args.jobs))})
+
     def grade_student(student: str, scratch: Path) -> None:
         """One student's notebooks, one after another, on kernels forked by one server."""
-        with KernelServer(Path(tempfile.mkdtemp(dir=scratch)), confine, hide) as server:
+        with KernelServer(Path(tempfile.mkdtemp(dir=scratch)), confine, hide,
+                          threads) as server:
             with lock:
                 if stopping.is_set():
                     return

@@ -228,13 +228,16 @@ class KernelServer:
             (:meth:`workspace`), the only place the sandbox lets it write.
         confine: run the server, and so every kernel, in the sandbox (needs bwrap).
         hide: files and folders the kernels must not read (submissions, solutions).
+        env: more environment variables for the kernels (e.g. ``OMP_NUM_THREADS``).
 
     The process starts at the first :meth:`workspace` (a student whose notebooks were all
     graded before costs nothing) and again if something ended it.
     """
 
-    def __init__(self, root: Path, confine: bool, hide: list[Path] | None = None):
+    def __init__(self, root: Path, confine: bool, hide: list[Path] | None = None,
+                 env: dict[str, str] | None = None):
         self.root = Path(root).resolve()
+        self.env = dict(env or {})  # more environment for the server and its kernels
         self.confine = confine
         self.hide = sandbox.hideable(hide or []) if confine else []
         if confine and sandbox.bwrap()[0] is None:
@@ -258,9 +261,9 @@ class KernelServer:
         self._tidy()
         folder = Path(tempfile.mkdtemp(dir=self.root))
         if not self.forks:
-            return sandbox.Workspace(folder)
+            return sandbox.Workspace(folder, extra_env=self.env)
         self._ensure_started()
-        return sandbox.Workspace(folder, _manager_class(self, folder))
+        return sandbox.Workspace(folder, _manager_class(self, folder), self.env)
 
     def _tidy(self) -> None:
         for entry in self.root.iterdir() if self.root.is_dir() else []:
@@ -289,7 +292,7 @@ class KernelServer:
             cwd=self.root, start_new_session=True,
             # The server must never start CUDA (a forked kernel could not use it then): it
             # imports torch and calls nothing, and asks NVML, not CUDA, if anything asks.
-            env={**kernel_env(), **{k: str(v) for k, v in scratch.items()},
+            env={**kernel_env(self.env), **{k: str(v) for k, v in scratch.items()},
                  "PYTORCH_NVML_BASED_CUDA_CHECK": "1"})
         if self._read(START_TIMEOUT) != {"ready": True}:
             self._end()

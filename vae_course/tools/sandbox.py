@@ -95,11 +95,14 @@ class Workspace:
         manager_class: the kernel manager that starts the kernel there (one of
             :class:`~vae_course.tools.kernel_server.KernelServer`'s, which forks it,
             in the sandbox where there is one); None: jupyter's usual one.
+        extra_env: more environment variables for the kernel.
     """
 
-    def __init__(self, folder: Path, manager_class: type | None = None):
+    def __init__(self, folder: Path, manager_class: type | None = None,
+                 extra_env: dict[str, str] | None = None):
         self.folder = folder.resolve()
         self.manager_class = manager_class
+        self.extra_env = dict(extra_env or {})
 
     def env(self) -> dict[str, str]:
         """Environment variables for the kernel: scratch folders and caches inside the folder,
@@ -115,7 +118,7 @@ class Workspace:
             scratch["VAE_COURSE_CACHE"] = train.cache_dir()  # no links here (Windows): share it
         env = {name: str(path) for name, path in scratch.items()}
         env[data.ENV_DATA] = str(data.data_root())
-        return env
+        return {**env, **self.extra_env}
 
     def manager_options(self) -> dict:
         """Keyword arguments for nbclient's NotebookClient that start the kernel here."""
