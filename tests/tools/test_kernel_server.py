@@ -4,6 +4,7 @@ clean, cannot see what the kernel before it did, and leaves nothing running."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import nbformat
@@ -13,8 +14,8 @@ from vae_course.tools import sandbox
 from vae_course.tools.kernel_server import KernelServer, ServerError
 from vae_course.tools.notebook_exec import KernelSession, kernel_env
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="kernels are forked only "
-                                "where os.fork exists (not on Windows)")
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="kernels are forked only on Linux")
 CONFINE = [False] + ([True] if sandbox.bwrap()[0] else [])
 
 
@@ -92,6 +93,17 @@ def test_unconfined_a_kernel_that_ends_its_server_ends_with_it_and_the_next_has_
         assert statuses == ["kernel died", "not run"]
         statuses, printed, _ = run(server, "print('a new server')")
     assert statuses == ["ok"] and printed == ["a new server\n"]
+
+
+def test_elsewhere_than_on_linux_kernels_start_as_usual(tmp_path, monkeypatch):
+    with monkeypatch.context() as patched:
+        patched.setattr(sys, "platform", "darwin")
+        server = KernelServer(tmp_path, confine=False)
+    with server:
+        workspace = server.workspace()
+        assert workspace.manager_options() == {} and server._process is None
+        statuses, printed, _ = run(server, "import os\nprint(os.getcwd())")
+    assert statuses == ["ok"] and printed[0].strip().startswith(str(tmp_path.resolve()))
 
 
 def test_the_environment_given_reaches_the_kernels(tmp_path):

@@ -24,7 +24,9 @@ the first process of its PID namespace, which a kernel can neither signal nor tr
 unconfined, student code runs with the instructor's rights and could end it (the next
 kernel then gets a new server).
 
-On a system without ``os.fork`` (Windows) there is no server: kernels start as usual.
+Elsewhere than on Linux there is no server: kernels start as usual (on macOS, system
+libraries are not safe to use in a child forked after they were loaded; Windows has no
+``fork``).
 """
 
 from __future__ import annotations
@@ -242,7 +244,9 @@ class KernelServer:
         self.hide = sandbox.hideable(hide or []) if confine else []
         if confine and sandbox.bwrap()[0] is None:
             raise RuntimeError(f"no sandbox: {sandbox.bwrap()[1]}")
-        self.forks = hasattr(os, "fork")
+        # Linux only: on macOS, system libraries (Accelerate, the Objective-C runtime) are
+        # not safe to use in a child forked after they were loaded.
+        self.forks = sys.platform.startswith("linux")
         self.closed = False
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
