@@ -51,9 +51,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     confine = not args.no_sandbox and sandbox.bwrap()[0] is not None
     hide = [*args.notebooks, course_dir() / "solutions"]  # the kernel runs a copy, as in grading
-    with tempfile.TemporaryDirectory() as root, KernelServer(Path(root), confine, hide) as server:
-        for path in args.notebooks:
-            check_one(path, args, registry, extra, confine, server)
+    with tempfile.TemporaryDirectory() as root:
+        server = KernelServer(Path(root), confine, hide, warm=len(args.notebooks) > 1)
+        with server:
+            for path in args.notebooks:
+                check_one(path, args, registry, extra, confine, server)
     return 0
 
 

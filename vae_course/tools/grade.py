@@ -261,8 +261,8 @@ def run(args: argparse.Namespace) -> int:
 
     def grade_student(student: str, scratch: Path) -> None:
         """One student's notebooks, one after another, on kernels forked by one server."""
-        with KernelServer(Path(tempfile.mkdtemp(dir=scratch)), confine, hide,
-                          threads) as server:
+        with KernelServer(Path(tempfile.mkdtemp(dir=scratch)), confine, hide, threads,
+                          warm=len(by_student[student]) > 1) as server:
             with lock:
                 if stopping.is_set():
                     return

@@ -181,7 +181,7 @@ def grade_notebook(nb: NotebookNode, exercises: list[Exercise], extra: str | Non
     with contextlib.ExitStack() as stack:
         if server is None:
             root = stack.enter_context(tempfile.TemporaryDirectory())
-            server = stack.enter_context(KernelServer(Path(root), confine, hide))
+            server = stack.enter_context(KernelServer(Path(root), confine, hide, warm=False))
         workspace = server.workspace()
         stack.callback(shutil.rmtree, workspace.folder, ignore_errors=True)
         nbformat.write(nb, workspace.folder / name)

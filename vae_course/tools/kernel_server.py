@@ -52,13 +52,16 @@ from jupyter_client.provisioning import LocalProvisioner
 from . import sandbox
 from .notebook_exec import kernel_env
 
-# What the notebooks and the grader's checks import: loaded once, before any fork.
-WARM = ("numpy", "torch", "torch.nn.functional", "torch.distributions", "torchvision",
-        "matplotlib.pyplot", "matplotlib.figure", "matplotlib.patches", "IPython.display",
-        "ipywidgets", "tqdm.auto", "ipykernel.kernelapp", "ipykernel.ipkernel",
-        "vae_course", "vae_course.checks", "vae_course.interactive", "vae_course.claims",
-        "vae_course.models", "vae_course.train", "vae_course.data", "vae_course.plots",
+# What every graded kernel imports (ipykernel, and the grader's check, which brings torch
+# and the checks): loaded before the server says it is ready.
+CORE = ("numpy", "torch", "ipykernel.kernelapp", "ipykernel.ipkernel",
         "vae_course.tools.grader_cell")
+# What the notebooks import besides: loaded one module at a time whenever no request is
+# waiting, so that the first kernel need not wait for them and the later ones find them.
+WARM = ("torch.nn.functional", "torch.distributions", "vae_course", "vae_course.models",
+        "vae_course.train", "vae_course.claims", "vae_course.data", "matplotlib.pyplot",
+        "matplotlib.figure", "matplotlib.patches", "IPython.display", "tqdm.auto",
+        "vae_course.plots", "ipywidgets", "vae_course.interactive", "torchvision")
 SCRATCH = {"TMPDIR": "tmp", "MPLCONFIGDIR": "matplotlib", "XDG_CACHE_HOME": "cache",
            "IPYTHONDIR": "ipython"}  # the server's own folders under its root
 START_TIMEOUT = 300  # seconds the server may take to import what it warms
@@ -197,11 +200,14 @@ def serve() -> None:
     _prctl(_PR_SET_DUMPABLE, 0)  # no kernel may attach a debugger to it and change it
     import importlib
 
-    for name in WARM:
+    def warm(name: str) -> None:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001  (a kernel that needs it imports it and says why)
             pass
+
+    for name in CORE:
+        warm(name)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     server = _Server()
 
@@ -210,7 +216,15 @@ def serve() -> None:
         answers.flush()
 
     answer({"ready": True})
-    for line in iter(requests.readline, b""):
+    pending = list(WARM) if "--warm" in sys.argv[1:] else []
+    while True:
+        # one request at a time, and never a fork in the middle of an import
+        if pending and not select.select([requests], [], [], 0)[0]:
+            warm(pending.pop(0))
+            continue
+        line = requests.readline()
+        if not line:
+            break
         request = json.loads(line)
         op = request.pop("op")
         try:
@@ -231,15 +245,18 @@ class KernelServer:
         confine: run the server, and so every kernel, in the sandbox (needs bwrap).
         hide: files and folders the kernels must not read (submissions, solutions).
         env: more environment variables for the kernels (e.g. ``OMP_NUM_THREADS``).
+        warm: also import what the notebooks use (:data:`WARM`), for the kernels after
+            the first; False for a server that will start one kernel or two.
 
     The process starts at the first :meth:`workspace` (a student whose notebooks were all
     graded before costs nothing) and again if something ended it.
     """
 
     def __init__(self, root: Path, confine: bool, hide: list[Path] | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, warm: bool = True):
         self.root = Path(root).resolve()
         self.env = dict(env or {})  # more environment for the server and its kernels
+        self.warm = warm
         self.confine = confine
         self.hide = sandbox.hideable(hide or []) if confine else []
         if confine and sandbox.bwrap()[0] is None:
@@ -291,7 +308,8 @@ class KernelServer:
         prefix = ([sandbox.bwrap()[0], *sandbox.confine(self.root, self.hide), "--as-pid-1"]
                   if self.confine else [])
         self._process = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "vae_course.tools.kernel_server"],
+            [*prefix, sys.executable, "-m", "vae_course.tools.kernel_server",
+             *(["--warm"] if self.warm else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=self.root, start_new_session=True,
             # The server must never start CUDA (a forked kernel could not use it then): it
