@@ -56,8 +56,8 @@ from .notebook_exec import kernel_env
 # and the checks): loaded before the server says it is ready.
 CORE = ("numpy", "torch", "ipykernel.kernelapp", "ipykernel.ipkernel",
         "vae_course.tools.grader_cell")
-# What the notebooks import besides: loaded one module at a time whenever no request is
-# waiting, so that the first kernel need not wait for them and the later ones find them.
+# What the notebooks import besides: loaded first too where a student has several
+# notebooks (a server for one kernel would spend longer importing them than it saves).
 WARM = ("torch.nn.functional", "torch.distributions", "vae_course", "vae_course.models",
         "vae_course.train", "vae_course.claims", "vae_course.data", "matplotlib.pyplot",
         "matplotlib.figure", "matplotlib.patches", "IPython.display", "tqdm.auto",
@@ -206,7 +206,7 @@ def serve() -> None:
         except Exception:  # noqa: BLE001  (a kernel that needs it imports it and says why)
             pass
 
-    for name in CORE:
+    for name in CORE + (WARM if "--warm" in sys.argv[1:] else ()):
         warm(name)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     server = _Server()
@@ -216,15 +216,7 @@ def serve() -> None:
         answers.flush()
 
     answer({"ready": True})
-    pending = list(WARM) if "--warm" in sys.argv[1:] else []
-    while True:
-        # one request at a time, and never a fork in the middle of an import
-        if pending and not select.select([requests], [], [], 0)[0]:
-            warm(pending.pop(0))
-            continue
-        line = requests.readline()
-        if not line:
-            break
+    for line in iter(requests.readline, b""):
         request = json.loads(line)
         op = request.pop("op")
         try:
@@ -245,8 +237,8 @@ class KernelServer:
         confine: run the server, and so every kernel, in the sandbox (needs bwrap).
         hide: files and folders the kernels must not read (submissions, solutions).
         env: more environment variables for the kernels (e.g. ``OMP_NUM_THREADS``).
-        warm: also import what the notebooks use (:data:`WARM`), for the kernels after
-            the first; False for a server that will start one kernel or two.
+        warm: also import what the notebooks use (:data:`WARM`) before the first kernel;
+            False for a server that will start one kernel.
 
     The process starts at the first :meth:`workspace` (a student whose notebooks were all
     graded before costs nothing) and again if something ended it.
