@@ -259,14 +259,33 @@ def run(args: argparse.Namespace) -> int:
     threads = ({} if args.jobs == 1 or "OMP_NUM_THREADS" in os.environ else
                {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // args.jobs))})
 
+    order, begun, ahead = list(by_student), set(), {}
+
+    def server_for(student: str, scratch: Path) -> KernelServer | None:
+        """The student's kernel server, started ahead where it could be; and the next
+        student's started now, to import while this one is graded (None once stopped)."""
+        def new(who: str) -> KernelServer:
+            server = KernelServer(Path(tempfile.mkdtemp(dir=scratch)), confine, hide, threads,
+                                  warm=len(by_student[who]) > 1)
+            servers.add(server)
+            return server
+
+        with lock:
+            if stopping.is_set():
+                return None
+            begun.add(student)
+            server = ahead.pop(student, None) or new(student)
+            waiting = [s for s in order if s not in begun and s not in ahead]
+            if waiting and len(ahead) < args.jobs:
+                ahead[waiting[0]] = new(waiting[0]).start()
+        return server
+
     def grade_student(student: str, scratch: Path) -> None:
         """One student's notebooks, one after another, on kernels forked by one server."""
-        with KernelServer(Path(tempfile.mkdtemp(dir=scratch)), confine, hide, threads,
-                          warm=len(by_student[student]) > 1) as server:
-            with lock:
-                if stopping.is_set():
-                    return
-                servers.add(server)
+        server = server_for(student, scratch)
+        if server is None:
+            return
+        with server:
             for i in by_student[student]:
                 if stopping.is_set():
                     return
@@ -285,8 +304,8 @@ def run(args: argparse.Namespace) -> int:
                     store.put(keys[i], rows, path=shown, position=i, sandboxed=confine)
                     graded[i] = rows
                 progress.graded(shown, time.monotonic() - start, i == by_student[student][-1])
-            with lock:
-                servers.discard(server)
+        with lock:
+            servers.discard(server)
 
     with tempfile.TemporaryDirectory() as scratch:
         # Each student's kernels write only in a folder of their own under ``scratch``;
@@ -314,6 +333,8 @@ def run(args: argparse.Namespace) -> int:
             return 130
         finally:
             pool.shutdown(wait=True)
+            for server in list(servers):  # started ahead for a student never reached
+                server.close()
             signal.signal(signal.SIGTERM, previous)
     progress.close()
     rows = [row for i in chosen for row in graded[i]]

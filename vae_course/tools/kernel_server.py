@@ -240,8 +240,8 @@ class KernelServer:
         warm: also import what the notebooks use (:data:`WARM`) before the first kernel;
             False for a server that will start one kernel.
 
-    The process starts at the first :meth:`workspace` (a student whose notebooks were all
-    graded before costs nothing) and again if something ended it.
+    The process starts at :meth:`start` or the first :meth:`workspace` (a student whose
+    notebooks were all graded before costs nothing), and again if something ended it.
     """
 
     def __init__(self, root: Path, confine: bool, hide: list[Path] | None = None,
@@ -258,6 +258,7 @@ class KernelServer:
         self.forks = sys.platform.startswith("linux")
         self.closed = False
         self._process: subprocess.Popen | None = None
+        self._ready = False
         self._lock = threading.Lock()
 
     def __enter__(self) -> KernelServer:
@@ -271,12 +272,20 @@ class KernelServer:
 
         What earlier kernels wrote under the root is removed first, so a notebook finds
         nothing of the one before it (the server's own scratch folders stay, emptied)."""
+        if self.forks:
+            self._ensure_started()
         self._tidy()
         folder = Path(tempfile.mkdtemp(dir=self.root))
         if not self.forks:
             return sandbox.Workspace(folder, extra_env=self.env)
-        self._ensure_started()
         return sandbox.Workspace(folder, _manager_class(self, folder), self.env)
+
+    def start(self) -> KernelServer:
+        """Start the server's process now, without waiting for it: it imports while the
+        caller does other work (grades the student before), and is ready sooner."""
+        if self.forks and not self.closed and self._process is None:
+            self._launch()
+        return self
 
     def _tidy(self) -> None:
         for entry in self.root.iterdir() if self.root.is_dir() else []:
@@ -289,9 +298,16 @@ class KernelServer:
     def _ensure_started(self) -> None:
         if self.closed:
             raise ServerError("the kernel server was closed")
-        if self._process is not None and self._process.poll() is None:
-            return
-        self._end()
+        if self._process is None or self._process.poll() is not None:
+            self._end()
+            self._launch()
+        if not self._ready:
+            if self._read(START_TIMEOUT) != {"ready": True}:
+                self._end()
+                raise ServerError("the kernel server did not start")
+            self._ready = True
+
+    def _launch(self) -> None:
         scratch = {name: self.root / sub for name, sub in SCRATCH.items()}
         for path in scratch.values():
             path.mkdir(exist_ok=True)
@@ -308,9 +324,7 @@ class KernelServer:
             # imports torch and calls nothing, and asks NVML, not CUDA, if anything asks.
             env={**kernel_env(self.env), **{k: str(v) for k, v in scratch.items()},
                  "PYTORCH_NVML_BASED_CUDA_CHECK": "1"})
-        if self._read(START_TIMEOUT) != {"ready": True}:
-            self._end()
-            raise ServerError("the kernel server did not start")
+        self._ready = False
 
     def _read(self, timeout: float, process: subprocess.Popen | None = None) -> dict | None:
         out = (process or self._process).stdout
@@ -347,7 +361,7 @@ class KernelServer:
         self._end()
 
     def _end(self) -> None:
-        process, self._process = self._process, None
+        process, self._process, self._ready = self._process, None, False
         if process is None:
             return
         try:
