@@ -3,7 +3,6 @@ clean, cannot see what the kernel before it did, and leaves nothing running."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
